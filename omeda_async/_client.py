@@ -1,0 +1,5 @@
+"""PLACEHOLDER: OmedaClient (issue 2). Replaced by its owner."""
+
+
+class OmedaClient:
+    """Placeholder."""

@@ -1,0 +1,1 @@
+"""PLACEHOLDER: FakeOmeda testing kit (issue 3). Replaced by its owner."""

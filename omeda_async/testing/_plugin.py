@@ -1,0 +1,1 @@
+"""PLACEHOLDER: pytest plugin giving the ``omeda_fake`` fixture (issue 3)."""
