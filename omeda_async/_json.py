@@ -1,0 +1,90 @@
+"""Reading Omeda's JSON without losing anything.
+
+Omeda's own Transaction Lookup example repeats a key inside one object::
+
+    {"Errors": [{"Error": "invalid email", "Error": "vulgarity"}]}
+
+``json.loads`` keeps only the last value; :func:`loads` keeps every one, so both
+messages reach the caller. A repeated key's values are collected, in order, into
+a :class:`Repeated` list; :func:`last` reads such a key as plain ``json`` would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["Repeated", "error_messages", "last", "loads", "values"]
+
+
+class Repeated(list[Any]):
+    """Every value of a key that one JSON object repeats, in document order.
+
+    A marker type: a JSON array is a plain ``list``, never a ``Repeated``.
+    """
+
+    __slots__ = ()
+
+
+def _keep_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key not in obj:
+            obj[key] = value
+            continue
+        seen = obj[key]
+        if isinstance(seen, Repeated):
+            seen.append(value)
+        else:
+            obj[key] = Repeated((seen, value))
+    return obj
+
+
+def loads(body: bytes | str) -> Any:
+    """Parse JSON, keeping every value of a key an object repeats (as :class:`Repeated`).
+
+    Raises ``ValueError`` (``json.JSONDecodeError`` or ``UnicodeDecodeError``) for
+    anything that is not JSON; the transport maps that to the project's errors.
+    """
+    return json.loads(body, object_pairs_hook=_keep_repeats)
+
+
+def values(value: Any) -> list[Any]:
+    """Every value a key held: the repeats of a :class:`Repeated`, else ``[value]``."""
+    return list(value) if isinstance(value, Repeated) else [value]
+
+
+def last(value: Any) -> Any:
+    """The value plain ``json`` would have kept for a possibly repeated key."""
+    return value[-1] if isinstance(value, Repeated) else value
+
+
+def _messages(value: Any) -> list[str]:
+    """Messages of one ``Error`` value (a string, or something else rendered as text)."""
+    out: list[str] = []
+    for item in values(value):
+        if item is None:
+            continue
+        out.append(item if isinstance(item, str) else json.dumps(item))
+    return out
+
+
+def error_messages(data: Any) -> tuple[str, ...]:
+    """Every ``Error`` of every ``Errors`` item, repeats included, in document order.
+
+    Omeda answers failures with ``{"Errors": [{"Error": "..."}, ...]}``. Also
+    tolerated: ``Errors`` as a single object, items that are bare strings, and a
+    repeated ``Errors`` key. Anything else yields no messages rather than failing.
+    """
+    if not isinstance(data, Mapping):
+        return ()
+    found: list[str] = []
+    for errors in values(data.get("Errors")):
+        items = errors if isinstance(errors, list) else [errors]
+        for item in items:
+            if isinstance(item, str):
+                found.append(item)
+            elif isinstance(item, Mapping) and "Error" in item:
+                found.extend(_messages(item["Error"]))
+    return tuple(found)
