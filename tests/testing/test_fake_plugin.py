@@ -1,0 +1,94 @@
+"""The pytest plugin, as a user's own test suite in another directory sees it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+USER_TESTS = """
+import pytest
+
+from omeda_async import Outcome, PollPolicy, StatusCode
+from omeda_async.testing import FakeOmeda
+
+POLICY = PollPolicy(initial_delay=2.0, max_interval=30.0)
+
+
+@pytest.mark.asyncio
+async def test_default_fixture(omeda_fake):
+    assert isinstance(omeda_fake, FakeOmeda)
+    assert omeda_fake.url.startswith("http://127.0.0.1:")
+    async with omeda_fake.client() as client:
+        receipt = await client.store_customer_and_order({"FirstName": "Jane"})
+        transaction = await client.get_transaction(receipt.transaction_id)
+    assert transaction.status == StatusCode(7)
+
+
+@pytest.mark.asyncio
+@pytest.mark.omeda_fake(time_scale=10000, scenario="failed_validation", brand="MYBRAND")
+async def test_marker_options(omeda_fake):
+    assert omeda_fake.brand == "MYBRAND"
+    async with omeda_fake.client() as client:
+        receipt = await client.store_customer_and_order({"FirstName": "Jane"})
+        result = await client.wait_for_transaction(receipt.transaction_id, policy=POLICY)
+    assert result.outcome is Outcome.FAILED
+    assert omeda_fake.lookups_after_terminal == {}
+
+
+FIRST_URL = []
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("n", [1, 2])
+async def test_each_test_gets_its_own_fake(omeda_fake, n):
+    assert omeda_fake.transactions == {}
+    FIRST_URL.append(omeda_fake.app_id)
+    assert len(set(FIRST_URL)) == n
+"""
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+
+
+def test_fixture_works_from_a_test_suite_in_another_directory(tmp_path: Path) -> None:
+    """A user's suite elsewhere gets omeda_fake (and its marker) from the installed plugin."""
+    (tmp_path / "test_user_integration.py").write_text(USER_TESTS)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--strict-markers"],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
+
+
+def test_plugin_imports_without_pytest_asyncio() -> None:
+    """Without pytest-asyncio the plugin still loads: marker registered, no fixture defined."""
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["pytest_asyncio"] = None  # as if it were not installed
+        import omeda_async.testing._plugin as plugin
+        assert not hasattr(plugin, "omeda_fake"), "fixture defined without pytest_asyncio"
+        assert plugin.__all__ == ["pytest_configure"]
+        print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
