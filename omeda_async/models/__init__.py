@@ -1,5 +1,6 @@
-"""Payload and response models (placeholders until their owners land them)."""
+"""Payload models (with their converter and validator) and response models."""
 
+from ._converter import from_dict, to_dict
 from ._payloads import (
     Address,
     AddressContactType,
@@ -66,5 +67,7 @@ __all__ = [
     "Telemarketing",
     "Transaction",
     "Violation",
+    "from_dict",
+    "to_dict",
     "validate",
 ]
