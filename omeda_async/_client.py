@@ -53,6 +53,9 @@ from .models._responses import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterable, Callable
+
+    from ._bulk import BulkSubmission, Kind
     from .models._payloads import CustomerAndOrder, Order
 
 __all__ = ["ClientOptions", "OmedaClient"]
@@ -558,11 +561,62 @@ class OmedaClient:
         async with self.poller(policy=chosen) as poller:
             return await poller.track(transaction_id)
 
-    def submit_many(self, payloads: Any, **kwargs: Any) -> Any:
-        """Submit many payloads concurrently: see ``omeda_async._bulk.submit_many``."""
+    def submit_many(
+        self,
+        payloads: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 16,
+        track: bool = False,
+        store: TrackingStore | None = None,
+        key: Callable[[Any], str] | None = None,
+        kind: Kind | None = None,
+        ordered: bool = False,
+        resend_unknown: bool = False,
+        follow_merges: bool = False,
+        pending_retries: int = 3,
+        pending_retry_delay: float = 60.0,
+        run_processor: bool = False,
+        processor_batch: int = 100,
+        processor_wait: float = 1.0,
+        poll_policy: PollPolicy | None = None,
+        max_tracked: int = 10_000,
+        input_id: str | None = None,
+        transaction_of: Callable[[Any], str | None] | None = None,
+    ) -> BulkSubmission:
+        """Submit many records, at most ``concurrency`` at once; iterate their outcomes.
+
+        ``async for outcome in client.submit_many(rows, store=SqliteStore("job.db"))``
+        yields one :class:`SubmissionOutcome` per record (``receipt`` or ``error``;
+        ``result`` with ``track=True``); ``.summary`` counts them. Rows are read
+        lazily from a sync or async iterable; one bad row is one failed outcome.
+        With a store, a re-run skips what was done and never resends a record
+        whose outcome is unknown unless ``resend_unknown=True``. Every option is
+        described at ``omeda_async._bulk.submit_many``.
+        """
+        self._check_open()
         from . import _bulk
 
-        return _bulk.submit_many(self, payloads, **kwargs)
+        return _bulk.submit_many(
+            self,
+            payloads,
+            concurrency=concurrency,
+            track=track,
+            store=store,
+            key=key,
+            kind=kind,
+            ordered=ordered,
+            resend_unknown=resend_unknown,
+            follow_merges=follow_merges,
+            pending_retries=pending_retries,
+            pending_retry_delay=pending_retry_delay,
+            run_processor=run_processor,
+            processor_batch=processor_batch,
+            processor_wait=processor_wait,
+            poll_policy=poll_policy,
+            max_tracked=max_tracked,
+            input_id=input_id,
+            transaction_of=transaction_of,
+        )
 
 
 # Parsers handed to the transport: read inside its retry loop, so an unreadable 2xx
