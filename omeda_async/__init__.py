@@ -14,7 +14,7 @@ Quick taste::
         print(result.outcome)
 """
 
-from ._bulk import BulkSummary, SubmissionOutcome
+from ._bulk import BulkSubmission, BulkSummary, SubmissionOutcome
 from ._client import OmedaClient
 from ._clock import Clock, ScaledClock, SystemClock
 from ._errors import (
@@ -22,6 +22,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     CustomerMergedError,
+    IncompatibleStoreError,
     MalformedResponseError,
     MethodNotAllowedError,
     NotFoundError,
@@ -30,6 +31,8 @@ from ._errors import (
     PendingDeactivationError,
     RateLimitedError,
     ServerError,
+    StoreError,
+    StoreWriteError,
     SubmissionOutcomeUnknown,
     TransportError,
 )
@@ -82,6 +85,7 @@ __all__ = [
     "BadRequestError",
     "BehaviorAttribute",
     "BillingInformation",
+    "BulkSubmission",
     "BulkSummary",
     "Clock",
     "CustomerAndOrder",
@@ -90,6 +94,7 @@ __all__ = [
     "CustomerMergedError",
     "Email",
     "EmailContactType",
+    "IncompatibleStoreError",
     "IssueRecord",
     "MalformedResponseError",
     "MarketingClass",
@@ -126,6 +131,8 @@ __all__ = [
     "Stage",
     "StatusCode",
     "StatusEvent",
+    "StoreError",
+    "StoreWriteError",
     "StoredRecord",
     "SubmissionOutcome",
     "SubmissionOutcomeUnknown",

@@ -21,7 +21,10 @@ number or a security code.
     │   ├── ServerError                  5xx
     │   └── MalformedResponseError       an answer that is not the JSON Omeda documents
     ├── TransportError           connection level; .sent says whether the request may have left
-    └── SubmissionOutcomeUnknown .payload: the POST may or may not have been queued
+    ├── SubmissionOutcomeUnknown .payload: the POST may or may not have been queued
+    └── StoreError               the journal cannot be used (.path, .sqlite_error)
+        ├── IncompatibleStoreError  not ours, newer schema, another brand: left untouched
+        └── StoreWriteError         read-only file, full disk, I/O error
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "CustomerMergedError",
+    "IncompatibleStoreError",
     "MalformedResponseError",
     "MethodNotAllowedError",
     "NotFoundError",
@@ -45,6 +49,8 @@ __all__ = [
     "PendingDeactivationError",
     "RateLimitedError",
     "ServerError",
+    "StoreError",
+    "StoreWriteError",
     "SubmissionOutcomeUnknown",
     "TransportError",
 ]
@@ -210,3 +216,30 @@ class SubmissionOutcomeUnknown(OmedaError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.args[0]!r}, service={self.service!r})"
+
+
+class StoreError(OmedaError):
+    """The journal cannot be used: locked by another process, cannot be opened, ...
+
+    ``path`` is the journal file; ``sqlite_error`` SQLite's error name, if any.
+    """
+
+    def __init__(self, message: str, *, path: str, sqlite_error: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.sqlite_error = sqlite_error
+
+
+class IncompatibleStoreError(StoreError):
+    """The file is not an omeda_async journal this version can use; it was left untouched.
+
+    Not SQLite, another application's database, a newer journal schema, or the
+    journal of another brand.
+    """
+
+
+class StoreWriteError(StoreError):
+    """A write could not be recorded: read-only file, full disk, I/O error.
+
+    Nothing of the failed transaction was stored; everything committed before is.
+    """

@@ -55,7 +55,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
 
-from ._errors import OmedaError
+from ._errors import IncompatibleStoreError, StoreError, StoreWriteError
 from ._status import Outcome, StatusCode
 from ._store import RecordState, StoredRecord
 
@@ -79,33 +79,6 @@ _MAX_BATCH: Final = 1000
 _PAGE: Final = 500
 
 _T = TypeVar("_T")
-
-
-class StoreError(OmedaError):
-    """The journal cannot be used: locked by another process, cannot be opened, ...
-
-    ``path`` is the journal file; ``sqlite_error`` SQLite's error name, if any.
-    """
-
-    def __init__(self, message: str, *, path: str, sqlite_error: str | None = None) -> None:
-        super().__init__(message)
-        self.path = path
-        self.sqlite_error = sqlite_error
-
-
-class IncompatibleStoreError(StoreError):
-    """The file is not an omeda_async journal this version can use; it was left untouched.
-
-    Not SQLite, another application's database, a newer journal schema, or the
-    journal of another brand.
-    """
-
-
-class StoreWriteError(StoreError):
-    """A write could not be recorded: read-only file, full disk, I/O error.
-
-    Nothing of the failed transaction was stored; everything committed before is.
-    """
 
 
 # --------------------------------------------------------------------------- SQL

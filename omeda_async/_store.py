@@ -110,7 +110,7 @@ class TrackingStore(Protocol):
         """Record the final outcome of tracking ``key``."""
 
     async def unfinished(self) -> list[StoredRecord]:
-        """Every record accepted but not finished, in acceptance order."""
+        """Every record accepted but not finished, in the order records were first seen."""
 
 
 class MemoryStore:

@@ -36,11 +36,11 @@ from omeda_async import (
     ScaledClock,
     SqliteStore,
     StatusCode,
+    StoreWriteError,
     SubmissionOutcomeUnknown,
     SubmissionReceipt,
 )
 from omeda_async._bulk import BulkSummary, SubmissionOutcome, record_key, submit_many
-from omeda_async._sqlite_store import StoreWriteError
 from omeda_async.testing import FakeOmeda, Faults, Mix, StepLike
 
 FAST = PollPolicy(initial_delay=1.0, multiplier=1.5, max_interval=2.0, deadline=600.0)

@@ -12,7 +12,8 @@ EXPECTED = {
     "StatusCode", "Stage", "Outcome", "Transition", "classify_transition",
     # Poller and bulk
     "TransactionPoller", "Tracking", "TrackingResult", "StatusEvent",
-    "SubmissionOutcome", "BulkSummary",
+    "SubmissionOutcome", "BulkSummary", "BulkSubmission",
+    "StoreError", "IncompatibleStoreError", "StoreWriteError",
     # Payload models and validation
     "CustomerAndOrder", "Address", "Email", "Phone", "CustomerDemographic", "Product",
     "ProductUpdate", "MarketingProduct", "ProductFieldResponse", "BillingInformation",
