@@ -69,10 +69,10 @@ class PollPolicy:
 
     - ``initial_delay``: the first lookup, and the next one after any status change.
     - ``multiplier``/``max_interval``: the interval grows geometrically up to the cap.
-    - ``jitter``: each interval is multiplied by a factor drawn from ``[0.75, 1.25]``
-      (mean-preserving, unlike full jitter), then clamped to ``[initial_delay,
-      max_interval]`` (``hold_interval`` is the ceiling for held codes), so records
-      queued together do not poll in lockstep.
+    - ``jitter``: each interval is drawn uniformly from ``[0.75, 1.25]`` times its
+      nominal value (near mean-preserving, unlike full jitter), cut to
+      ``[initial_delay, max_interval]`` (``hold_interval`` is the ceiling for held
+      codes), so records queued together do not poll in lockstep.
     - ``deadline``: one transaction's tracking ends TIMED_OUT after this long.
     - ``hold_interval``: held codes (1, 3, 20, 35, 36, 37) are polled this slowly;
       ``stop_on_hold`` ends tracking with HELD at the first held code instead.

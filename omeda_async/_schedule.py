@@ -14,9 +14,10 @@ The schedule (``PollPolicy``; seconds throughout):
   status starts again at ``initial_delay`` (``n = 0``);
 - held codes (1, 3, 20, 35, 36, 37: a person must act) are looked up every
   ``hold_interval`` instead, or end tracking HELD at once with ``stop_on_hold``;
-- with ``jitter`` every interval is multiplied by a factor drawn uniformly from
-  ``[0.75, 1.25]`` and clamped to ``[initial_delay, max_interval]``
-  (``hold_interval`` is the ceiling for held codes): records queued together
+- with ``jitter`` every interval is drawn uniformly from ``[0.75, 1.25]`` times
+  its nominal value, cut to ``[initial_delay, max_interval]`` (``hold_interval``
+  is the ceiling for held codes), so the first lookup falls in
+  ``[initial_delay, 1.25 * initial_delay]``: records queued together
   drift apart instead of polling in lockstep, and, unlike full jitter, the mean
   interval stays near its nominal value;
 - a failed lookup (429, 5xx, transport, malformed answer) counts as an unchanged
@@ -81,9 +82,18 @@ def backoff_interval(policy: PollPolicy, unchanged: int) -> float:
 
 
 def jittered(nominal: float, u: float, *, floor: float, ceiling: float) -> float:
-    """``nominal`` times a factor in ``[0.75, 1.25]`` picked by ``u``, clamped to the bounds."""
-    factor = JITTER_LOW + (JITTER_HIGH - JITTER_LOW) * u
-    return min(max(nominal * factor, floor), ceiling)
+    """A point of ``[0.75, 1.25] * nominal`` cut to ``[floor, ceiling]``, picked by ``u``.
+
+    ``u`` spreads over the cut band rather than being clamped after the draw:
+    clamping would pile every record whose draw fell outside the bounds onto
+    exactly ``floor`` (the first lookup, every lookup after a change) or
+    ``ceiling``, and those records would poll in lockstep again.
+    """
+    low = max(nominal * JITTER_LOW, floor)
+    high = min(nominal * JITTER_HIGH, ceiling)
+    if low >= high:
+        return min(max(nominal, floor), ceiling)
+    return low + (high - low) * u
 
 
 def poll_interval(

@@ -287,3 +287,13 @@ def test_faults_back_off_like_unchanged_lookups() -> None:
     policy = PollPolicy(initial_delay=1.0, multiplier=2.0, max_interval=30.0, jitter=False)
     delays = [after_fault(policy, None, unchanged=n, now=0.0, started=0.0).due for n in range(1, 7)]
     assert delays == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+
+@pytest.mark.parametrize("unchanged", [0, 1, 50])
+def test_jitter_never_piles_records_onto_a_bound(unchanged: int) -> None:
+    """Distinct draws give distinct intervals, even at initial_delay and at the cap."""
+    policy = PollPolicy(initial_delay=2.0, multiplier=1.5, max_interval=60.0)
+    draws = [i / 10 for i in range(10)]
+    intervals = [poll_interval(policy, None, unchanged, u) for u in draws]
+    assert len(set(intervals)) == len(draws)
+    assert all(policy.initial_delay <= i <= policy.max_interval for i in intervals)
