@@ -1,0 +1,484 @@
+"""The argument parser, the dispatch to each command, exit codes and Ctrl-C.
+
+Global options (``--brand``, ``--app-id``, ... ``-v``) are accepted before or
+after the command name. Every command runs in one ``asyncio.run``; the first
+Ctrl-C asks it to stop cleanly (work in flight finishes or is recorded, the
+summary so far is printed, exit 130), a second one stops it at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, Final
+
+from . import EXIT_INTERRUPTED, EXIT_USAGE
+from ._config import ConfigError
+
+__all__ = ["Interrupt", "build_parser", "run", "run_async"]
+
+_PROG: Final = "omeda-async"
+
+_DESCRIPTION: Final = """\
+Submit customers and orders to Omeda's data queue and follow every
+TransactionId to its end, from the command line.
+
+Results are JSON lines on stdout (or tables with --format table); progress
+goes to stderr. Configuration comes from flags or the environment:
+OMEDA_BRAND, OMEDA_APP_ID, OMEDA_INPUT_ID, OMEDA_ENVIRONMENT, OMEDA_BASE_URL.
+
+exit status: 0 all succeeded, 1 some records failed or are unknown,
+2 usage or configuration error, 130 interrupted (Ctrl-C)."""
+
+_EPILOG: Final = """\
+examples:
+  omeda-async demo                          # the whole flow on a local fake Omeda
+  export OMEDA_BRAND=ABC OMEDA_APP_ID=... OMEDA_INPUT_ID=...
+  omeda-async submit customers.jsonl --track --journal job.db > results.jsonl
+  omeda-async status 8907512 8907513 --format table
+  omeda-async track --resume job.db
+  omeda-async history 12345 --product 6
+  omeda-async serve --port 8080
+
+'omeda-async COMMAND --help' shows each command's options and examples."""
+
+
+# ----------------------------------------------------------------------- parsing
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
+    return value
+
+
+def _add_configuration(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """The global options; on a subcommand they must not reset what came before it."""
+    default = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("configuration (flags win over the environment)")
+    group.add_argument(
+        "--brand", metavar="ABBR", default=default, help="Omeda brand abbreviation [OMEDA_BRAND]"
+    )
+    group.add_argument(
+        "--app-id",
+        metavar="ID",
+        default=default,
+        help="x-omeda-appid, never printed [OMEDA_APP_ID]",
+    )
+    group.add_argument(
+        "--input-id",
+        metavar="ID",
+        default=default,
+        help="x-omeda-inputid, needed to submit customers, never printed [OMEDA_INPUT_ID]",
+    )
+    group.add_argument(
+        "--environment",
+        choices=("staging", "production"),
+        default=default,
+        help="which Omeda to use (default staging) [OMEDA_ENVIRONMENT]",
+    )
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=default,
+        help="another base URL: a proxy, or a FakeOmeda from 'serve' [OMEDA_BASE_URL]",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="log what the library does to stderr (-vv: debug)",
+    )
+
+
+def _add_format(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("json", "table"),
+        default=argparse.SUPPRESS if suppress else None,
+        help="json lines (default) or a table",
+    )
+
+
+def _add_poll_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("tracking")
+    group.add_argument(
+        "--deadline",
+        type=_positive_float,
+        default=7200.0,
+        metavar="SECONDS",
+        help="give up on one transaction after this long, as timed_out (default 7200)",
+    )
+    group.add_argument(
+        "--poll-interval",
+        type=_positive_float,
+        default=2.0,
+        metavar="SECONDS",
+        help="first lookup delay, and again after each status change (default 2)",
+    )
+    group.add_argument(
+        "--stop-on-hold",
+        action="store_true",
+        help="end tracking as 'held' when a record waits for a person",
+    )
+
+
+def _subparser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    summary: str,
+    description: str,
+    examples: str,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog="examples:\n" + examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_configuration(parser, suppress=True)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``omeda-async`` argument parser, every command with its options and examples."""
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_configuration(parser, suppress=False)
+    _add_format(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = _subparser(
+        commands,
+        "demo",
+        summary="the whole flow against a local fake Omeda (no credentials needed)",
+        description=(
+            "Start FakeOmeda in this process (Omeda's 15-30 minutes of processing run in\n"
+            "seconds), generate realistic customer-and-order payloads (a few invalid\n"
+            "rows and merged customers on purpose), submit them concurrently, follow\n"
+            "every TransactionId to its end, and summarize what happened."
+        ),
+        examples=(
+            "  omeda-async demo\n"
+            "  omeda-async demo --count 1000 --seed 42\n"
+            "  omeda-async demo --count 10000 --concurrency 64"
+        ),
+    )
+    demo.add_argument(
+        "--count", type=_positive_int, default=200, metavar="N", help="records (default 200)"
+    )
+    demo.add_argument(
+        "--seed", type=int, default=7, metavar="S", help="random seed: same seed, same run"
+    )
+    demo.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=32,
+        metavar="N",
+        help="submissions in flight at once (default 32)",
+    )
+    demo.add_argument(
+        "--time-scale",
+        type=_positive_float,
+        default=240.0,
+        metavar="X",
+        help="how much faster than real time the fake runs (default 240: 30 min = 7.5 s)",
+    )
+
+    submit = _subparser(
+        commands,
+        "submit",
+        summary="submit payloads from a JSON-lines file",
+        description=(
+            "Submit one payload per line of FILE ('-' for stdin), in Omeda's own JSON\n"
+            "(PascalCase keys, as on the Save Customer and Order / Add Order pages).\n"
+            "One result object per line goes to stdout (or --out); a line that is not\n"
+            "JSON is a rejected row with its line number. With --journal, every\n"
+            "accepted TransactionId is written to a SQLite file before it is reported:\n"
+            "re-running the same command continues where it stopped, sending nothing\n"
+            "twice. Ctrl-C stops cleanly: requests in flight finish and are recorded."
+        ),
+        examples=(
+            "  omeda-async submit customers.jsonl > results.jsonl\n"
+            "  omeda-async submit customers.jsonl --track --journal job.db --out results.jsonl\n"
+            "  omeda-async submit orders.jsonl --kind order --concurrency 8 --rate 20\n"
+            "  cat customers.jsonl | omeda-async submit - --follow-merges"
+        ),
+    )
+    submit.add_argument("file", metavar="FILE", help="JSON-lines file of payloads, '-' for stdin")
+    submit.add_argument(
+        "--kind",
+        choices=("customer", "order"),
+        default="customer",
+        help="customer: storecustomerandorder (default); order: orderqueue (Add Order)",
+    )
+    submit.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=16,
+        metavar="N",
+        help="submissions in flight at once (default 16)",
+    )
+    submit.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=None,
+        metavar="R",
+        help="at most R requests per second, lookups included",
+    )
+    submit.add_argument(
+        "--track", action="store_true", help="follow each TransactionId until it ends"
+    )
+    submit.add_argument(
+        "--journal",
+        metavar="PATH",
+        default=None,
+        help="SQLite journal: makes the job resumable and duplicate-free",
+    )
+    submit.add_argument(
+        "--resend-unknown",
+        action="store_true",
+        help="resend records whose earlier POST may or may not have been queued",
+    )
+    submit.add_argument(
+        "--follow-merges",
+        action="store_true",
+        help="resend once to the customer a merged customer id points to",
+    )
+    submit.add_argument(
+        "--out", metavar="FILE", default=None, help="write the JSON lines here, not stdout"
+    )
+    _add_poll_options(submit)
+
+    status = _subparser(
+        commands,
+        "status",
+        summary="look up transactions once (Transaction Lookup)",
+        description="Look up each TransactionId once and print its status code and outcome.",
+        examples=(
+            "  omeda-async status 8907512\n  omeda-async status 8907512 8907513 --format table"
+        ),
+    )
+    status.add_argument(
+        "transaction_ids", type=_positive_int, nargs="+", metavar="TXID", help="TransactionIds"
+    )
+    _add_format(status, suppress=True)
+
+    track = _subparser(
+        commands,
+        "track",
+        summary="follow transactions until each one ends",
+        description=(
+            "Poll each TransactionId until Omeda has processed it (or --deadline\n"
+            "passes), printing each result as it ends. --resume PATH picks up every\n"
+            "unfinished transaction of a journal written by 'submit --journal'."
+        ),
+        examples=(
+            "  omeda-async track 8907512 8907513\n"
+            "  omeda-async track --resume job.db --format table\n"
+            "  omeda-async track 8907512 --deadline 3600 --stop-on-hold"
+        ),
+    )
+    track.add_argument(
+        "transaction_ids", type=_positive_int, nargs="*", metavar="TXID", help="TransactionIds"
+    )
+    track.add_argument(
+        "--resume", metavar="PATH", default=None, help="the journal whose unfinished ids to track"
+    )
+    _add_poll_options(track)
+    _add_format(track, suppress=True)
+
+    history = _subparser(
+        commands,
+        "history",
+        summary="a customer's orders and issues (Order Issue History)",
+        description=(
+            "Order Issue History Lookup by customer id (Omeda's id, or an encrypted\n"
+            "customer id), optionally for one product. No purchases is an empty history."
+        ),
+        examples=(
+            "  omeda-async history 12345\n  omeda-async history 12345 --product 6 --format table"
+        ),
+    )
+    history.add_argument("customer_id", metavar="CUSTOMER_ID", help="Omeda customer id")
+    history.add_argument(
+        "--product", type=_positive_int, default=None, metavar="ID", help="only this product"
+    )
+    _add_format(history, suppress=True)
+
+    serve = _subparser(
+        commands,
+        "serve",
+        summary="run FakeOmeda for other programs",
+        description=(
+            "Run FakeOmeda, a local stand-in for Omeda's customer/order API, on\n"
+            "127.0.0.1 until Ctrl-C. It prints its URL and its own fresh test\n"
+            "credentials (your --app-id/--input-id are not used here)."
+        ),
+        examples=(
+            "  omeda-async serve --port 8080\n"
+            "  omeda-async serve --time-scale 60 \\\n"
+            "      --scenario new_customer=0.8,failed_validation=0.2\n"
+            "  omeda-async serve --faults rate_limit=0.05,unavailable=0.02"
+        ),
+    )
+    serve.add_argument(
+        "--port", type=int, default=8080, metavar="N", help="port (default 8080; 0: any free one)"
+    )
+    serve.add_argument(
+        "--scenario",
+        default="new_customer",
+        metavar="NAME",
+        help="status path of every submission: a name, or name=weight,... for a mix",
+    )
+    serve.add_argument(
+        "--faults",
+        default=None,
+        metavar="KIND=RATE,...",
+        help="faults to inject, e.g. rate_limit=0.05,server_error=0.01",
+    )
+    serve.add_argument(
+        "--time-scale",
+        type=_positive_float,
+        default=1.0,
+        metavar="X",
+        help="fake seconds per real second (default 1)",
+    )
+    serve.add_argument("--seed", type=int, default=None, metavar="S", help="random seed")
+    return parser
+
+
+# ------------------------------------------------------------------------ running
+
+
+class Interrupt:
+    """Ctrl-C while a command runs: the first asks for a clean stop, a second forces it."""
+
+    def __init__(self, task: asyncio.Task[Any] | None = None) -> None:
+        self.requested = asyncio.Event()
+        self.count = 0
+        self.stopping = "letting requests in flight finish"
+        """What a clean stop does, said when it starts (each command sets its own)."""
+        self._task = task
+
+    def trigger(self) -> None:
+        """Called on SIGINT (and by tests)."""
+        self.count += 1
+        if self.count == 1:
+            print(
+                f"\nomeda-async: stopping: {self.stopping} (Ctrl-C again to stop at once)",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.requested.set()
+        elif self._task is not None:
+            self._task.cancel()
+
+    async def wait(self) -> None:
+        """Wait until a stop is requested."""
+        await self.requested.wait()
+
+
+def run_async(command: Callable[[Interrupt], Awaitable[int]]) -> int:
+    """Run ``command`` in a fresh event loop with Ctrl-C handled; its exit status."""
+
+    async def main() -> int:
+        interrupt = Interrupt(asyncio.current_task())
+        loop = asyncio.get_running_loop()
+        installed = False
+        # Unavailable off the main thread (and on Windows): Ctrl-C then raises
+        # KeyboardInterrupt as usual.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, interrupt.trigger)
+            installed = True
+        try:
+            code = await command(interrupt)
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
+        if interrupt.count and code != EXIT_USAGE:
+            return EXIT_INTERRUPTED
+        return code
+
+    try:
+        return asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _logging(verbosity: int) -> Iterator[None]:
+    """``-v``: the library's log on stderr for the command's duration."""
+    if verbosity <= 0:
+        yield
+        return
+    logger = logging.getLogger("omeda_async")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = logging.DEBUG if verbosity > 1 else logging.INFO
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+def _fail(message: str) -> int:
+    print(f"{_PROG}: error: {message}", file=sys.stderr, flush=True)
+    return EXIT_USAGE
+
+
+def run(argv: Sequence[str]) -> int:
+    """Parse ``argv`` and run the command; the exit status (never raises SystemExit)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # --help exits 0, a usage error 2; main() returns either instead of exiting.
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    from . import _commands, _demo
+
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "demo": _demo.command,
+        "submit": _commands.submit,
+        "status": _commands.status,
+        "track": _commands.track,
+        "history": _commands.history,
+        "serve": _commands.serve,
+    }
+    try:
+        with _logging(args.verbose):
+            return handlers[args.command](args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED

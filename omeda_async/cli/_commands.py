@@ -1,0 +1,637 @@
+"""The operator commands: ``submit``, ``status``, ``track``, ``history`` and ``serve``.
+
+Each takes the parsed arguments and returns the exit status. Results are JSON
+lines on stdout (or ``--out``), or a table with ``--format table``; progress
+and summaries go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import IO, Any
+
+from rich.console import Console
+from rich.text import Text
+
+from omeda_async import _bulk
+from omeda_async._client import OmedaClient
+from omeda_async._errors import (
+    ApiError,
+    AuthenticationError,
+    NotFoundError,
+    OmedaError,
+    PayloadValidationError,
+)
+from omeda_async._policies import PollPolicy
+from omeda_async._poller import TrackingResult, TransactionPoller
+from omeda_async._sqlite_store import SqliteStore, StoreError
+from omeda_async._status import Outcome
+from omeda_async._store import RecordState, TrackingStore
+from omeda_async.models import OrderReceipt, SubmissionReceipt, Transaction
+
+from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from ._app import Interrupt, run_async
+from ._config import ConfigError, Settings, settings_from
+from ._input import Line, PayloadSource, open_source
+from ._observe import NullStore, ObservedStore
+from ._render import (
+    MEANING,
+    OUTCOME_ORDER,
+    Board,
+    Display,
+    JsonLines,
+    history_json,
+    history_table,
+    make_consoles,
+    outcome_table,
+    tracking_json,
+    tracking_table,
+    transaction_json,
+    transactions_table,
+)
+
+__all__ = ["history", "serve", "status", "submit", "track"]
+
+_LOOKUP_CONCURRENCY = 8
+
+
+def _error(console: Console, message: str) -> None:
+    console.print(Text(f"omeda-async: error: {message}", style="red"), soft_wrap=True)
+
+
+def _auth_message(exc: AuthenticationError) -> str:
+    return (
+        f"Omeda refused the credentials (HTTP 403: {exc}); "
+        "check --app-id / OMEDA_APP_ID and --brand / OMEDA_BRAND"
+    )
+
+
+def _poll_policy(args: argparse.Namespace) -> PollPolicy:
+    interval: float = args.poll_interval
+    return PollPolicy(
+        initial_delay=interval,
+        max_interval=max(60.0, interval),
+        deadline=args.deadline,
+        stop_on_hold=args.stop_on_hold,
+    )
+
+
+async def _open_journal(path: str, brand: str) -> SqliteStore:
+    """The journal for ``brand`` (ConfigError if it is not one, or another brand's)."""
+    store = SqliteStore(path, brand=brand)
+    try:
+        await store.open()
+    except StoreError as exc:
+        raise ConfigError(str(exc)) from exc
+    return store
+
+
+def _reasons(exc: OmedaError) -> list[str]:
+    """Why a record was refused: each violation, or Omeda's own messages."""
+    if isinstance(exc, PayloadValidationError):
+        return [str(violation) for violation in exc.violations] or [str(exc)]
+    if isinstance(exc, ApiError) and exc.errors:
+        return list(exc.errors)
+    return [f"{type(exc).__name__}: {exc}"]
+
+
+def _wants_table(args: argparse.Namespace) -> bool:
+    return getattr(args, "format", None) == "table"
+
+
+# ------------------------------------------------------------------------ status
+
+
+def status(args: argparse.Namespace) -> int:
+    """``status TXID...``: one Transaction Lookup per id (exit 1 if any is missing or failed)."""
+    settings = settings_from(args)
+    return run_async(lambda interrupt: _status(args, settings, interrupt))
+
+
+async def _status(args: argparse.Namespace, settings: Settings, interrupt: Interrupt) -> int:
+    out, err = make_consoles()
+    lines = JsonLines(sys.stdout)
+    ids: list[int] = list(dict.fromkeys(args.transaction_ids))
+    rows: dict[int, Transaction | tuple[int, str]] = {}
+    limit = asyncio.Semaphore(_LOOKUP_CONCURRENCY)
+
+    async def look_up(client: OmedaClient, transaction_id: int) -> None:
+        async with limit:
+            if interrupt.requested.is_set():
+                return
+            try:
+                rows[transaction_id] = await client.get_transaction(transaction_id)
+            except AuthenticationError:
+                raise
+            except NotFoundError as exc:
+                reason = "; ".join(exc.errors) or "unknown or expired"
+                rows[transaction_id] = (transaction_id, f"not found (404): {reason}")
+            except OmedaError as exc:
+                rows[transaction_id] = (transaction_id, f"{type(exc).__name__}: {exc}")
+
+    refused: AuthenticationError | None = None
+    try:
+        async with settings.client() as client, asyncio.TaskGroup() as group:
+            for transaction_id in ids:
+                group.create_task(look_up(client, transaction_id))
+    except* AuthenticationError as group_error:
+        first = group_error.exceptions[0]
+        refused = first if isinstance(first, AuthenticationError) else None
+    if refused is not None:
+        _error(err, _auth_message(refused))
+        return EXIT_USAGE
+    ordered = [rows[tid] for tid in ids if tid in rows]
+    if _wants_table(args):
+        out.print(transactions_table(ordered))
+    else:
+        for row in ordered:
+            if isinstance(row, Transaction):
+                lines.write(transaction_json(row))
+            else:
+                lines.write({"transaction_id": row[0], "error": row[1]})
+    bad = [
+        row
+        for row in ordered
+        if not isinstance(row, Transaction) or row.status.outcome is Outcome.FAILED
+    ]
+    return EXIT_FAILED if bad or len(ordered) < len(ids) else EXIT_OK
+
+
+# ------------------------------------------------------------------------- track
+
+
+def track(args: argparse.Namespace) -> int:
+    """``track TXID... | --resume PATH``: follow until each ends (exit 0 if all succeeded)."""
+    if not args.transaction_ids and args.resume is None:
+        raise ConfigError("track needs TransactionIds or --resume PATH")
+    settings = settings_from(args)
+    return run_async(lambda interrupt: _track(args, settings, interrupt))
+
+
+async def _track(args: argparse.Namespace, settings: Settings, interrupt: Interrupt) -> int:
+    interrupt.stopping = "unfinished transactions stay unfinished (in the journal, if any)"
+    out, err = make_consoles()
+    lines = JsonLines(sys.stdout)
+    inner: TrackingStore = NullStore()
+    if args.resume is not None:
+        inner = await _open_journal(args.resume, settings.brand)
+    board = Board(tracking=True, submitting=False)
+    results: list[TrackingResult] = []
+    outcomes: Counter[Outcome] = Counter()
+    try:
+        async with settings.client() as client:
+            with Display(err, board, title="Tracking") as display:
+                store = ObservedStore(inner, board, display.refresh)
+                poller = client.poller(policy=_poll_policy(args), store=store)
+                feed = poller.results()
+                async with poller:
+                    for transaction_id in dict.fromkeys(args.transaction_ids):
+                        poller.track(transaction_id)
+                    if args.resume is not None:
+                        await poller.resume()
+                    board.total = board.read = len(poller)
+                    if not len(poller):
+                        err.print("Nothing to track: the journal has no unfinished transaction.")
+                    stopper = asyncio.create_task(_close_on(interrupt, poller))
+                    try:
+                        async for result in feed:
+                            outcomes[result.outcome] += 1
+                            if _wants_table(args):
+                                results.append(result)
+                            else:
+                                lines.write(tracking_json(result))
+                    finally:
+                        stopper.cancel()
+                        await asyncio.wait([stopper])
+    except AuthenticationError as exc:
+        _error(err, _auth_message(exc))
+        return EXIT_USAGE
+    finally:
+        await inner.close()
+    if _wants_table(args):
+        out.print(tracking_table(results))
+    _print_outcomes(err, outcomes)
+    if outcomes[Outcome.CANCELLED]:
+        err.print(
+            f"{outcomes[Outcome.CANCELLED]} not finished when stopped"
+            + (f": resume with 'omeda-async track --resume {args.resume}'" if args.resume else "")
+        )
+    good = outcomes[Outcome.SUCCEEDED]
+    return EXIT_OK if good == sum(outcomes.values()) else EXIT_FAILED
+
+
+async def _close_on(interrupt: Interrupt, poller: TransactionPoller) -> None:
+    """On Ctrl-C, stop tracking: unfinished ones stay unfinished in the journal."""
+    await interrupt.wait()
+    await poller.close()
+
+
+def _print_outcomes(console: Console, outcomes: Counter[Outcome]) -> None:
+    if not outcomes:
+        return
+    rows = [
+        (outcome.value, outcomes[outcome], MEANING[outcome.value])
+        for outcome in OUTCOME_ORDER
+        if outcomes[outcome]
+    ]
+    console.print(outcome_table("Outcomes", rows, total=sum(outcomes.values())))
+
+
+# ----------------------------------------------------------------------- history
+
+
+def history(args: argparse.Namespace) -> int:
+    """``history CUSTOMER_ID [--product ID]``: Order Issue History (exit 1 on an error)."""
+    settings = settings_from(args)
+    return run_async(lambda interrupt: _history(args, settings))
+
+
+async def _history(args: argparse.Namespace, settings: Settings) -> int:
+    out, err = make_consoles()
+    raw: str = args.customer_id.strip()
+    customer: int | str = int(raw) if raw.isdigit() else raw
+    try:
+        async with settings.client() as client:
+            found = await client.get_order_issue_history(customer, product_id=args.product)
+    except AuthenticationError as exc:
+        _error(err, _auth_message(exc))
+        return EXIT_USAGE
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from exc
+    except OmedaError as exc:
+        _error(err, f"{type(exc).__name__}: {exc}")
+        return EXIT_FAILED
+    if _wants_table(args):
+        out.print(history_table(raw, found))
+    else:
+        JsonLines(sys.stdout).write(history_json(raw, found))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------- serve
+
+
+def _parse_weights(text: str, what: str) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.strip().partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"{what} must be name=number,..., not {text!r}")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise ConfigError(f"{what}: {value!r} is not a number") from None
+    return weights
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``serve``: FakeOmeda in the foreground until Ctrl-C (exit 0), as the testing kit runs it."""
+    from omeda_async.testing import Faults
+    from omeda_async.testing._main import serve as serve_fake
+    from omeda_async.testing._server import FakeOmeda
+
+    scenario: str | dict[str, float] = args.scenario
+    if "=" in args.scenario:
+        scenario = _parse_weights(args.scenario, "--scenario")
+    brand = (args.brand or os.environ.get("OMEDA_BRAND", "")).strip() or "TESTBRAND"
+    try:
+        faults = None
+        if args.faults:
+            faults = Faults(rates=_parse_weights(args.faults, "--faults"), seed=args.seed)
+        fake = FakeOmeda(
+            brand=brand,
+            port=args.port,
+            time_scale=args.time_scale,
+            scenario=scenario,
+            seed=args.seed,
+            faults=faults,
+            record_bodies=False,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    try:
+        asyncio.run(serve_fake(fake))
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on port {args.port}: {exc.strerror}") from exc
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------ submit
+
+
+def submit(args: argparse.Namespace) -> int:
+    """``submit FILE``: every line submitted once; exit 0 only if every record succeeded."""
+    settings = settings_from(args, need_input_id=args.kind == "customer")
+    source = open_source(args.file)
+    try:
+        sink: IO[str] = sys.stdout
+        if args.out is not None:
+            try:
+                sink = open(args.out, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise ConfigError(f"cannot write {args.out}: {exc.strerror}") from exc
+        try:
+            return run_async(lambda interrupt: _Submit(args, settings, source, sink).run(interrupt))
+        finally:
+            if sink is not sys.stdout:
+                sink.close()
+    finally:
+        source.close()
+
+
+class _Submit:
+    """One ``submit`` run: input -> submit_many -> (own poller) -> JSON lines and a summary."""
+
+    def __init__(
+        self, args: argparse.Namespace, settings: Settings, source: PayloadSource, sink: IO[str]
+    ) -> None:
+        self.args = args
+        self.settings = settings
+        self.source = source
+        self.lines = JsonLines(sink)
+        self.out, self.err = make_consoles()
+        self.board = Board(tracking=args.track)
+        # index in submit_many -> line number; tracked transaction -> its line's JSON.
+        self.line_of: dict[int, int] = {}
+        self.waiting: dict[int, dict[str, Any]] = {}
+        self.yielded = 0
+        self.malformed = 0
+        self.bad = 0
+        self.outcomes: Counter[Outcome] = Counter()
+        self.stop_input = asyncio.Event()
+
+    # -- the job -------------------------------------------------------------------
+
+    async def run(self, interrupt: Interrupt) -> int:
+        args = self.args
+        inner: TrackingStore = NullStore()
+        if args.journal is not None:
+            inner = await _open_journal(args.journal, self.settings.brand)
+        job: _bulk.BulkSubmission | None = None
+        forced = False
+        try:
+            async with self.settings.client(rate_limit=args.rate) as client:
+                with Display(self.err, self.board, title="Submitting") as display:
+                    store = ObservedStore(inner, self.board, display.refresh)
+                    poller = (
+                        client.poller(policy=_poll_policy(args), store=store)
+                        if args.track
+                        else None
+                    )
+                    job = client.submit_many(
+                        self._payloads(display),
+                        concurrency=args.concurrency,
+                        store=store,
+                        kind=args.kind,
+                        resend_unknown=args.resend_unknown,
+                        follow_merges=args.follow_merges,
+                    )
+                    try:
+                        await self._drive(job, poller, interrupt, display)
+                    except asyncio.CancelledError:
+                        forced = True  # a second Ctrl-C: stop now, report what is known
+                    finally:
+                        await job.aclose()
+                        if poller is not None:
+                            await poller.close()
+        except AuthenticationError as exc:
+            _error(self.err, _auth_message(exc))
+            return EXIT_USAGE
+        except StoreError as exc:
+            _error(self.err, f"the journal failed: {exc}")
+            return EXIT_FAILED
+        finally:
+            await inner.close()
+        self._summary(job, interrupted=interrupt.count > 0, forced=forced)
+        return EXIT_FAILED if self.bad else EXIT_OK
+
+    async def _payloads(self, display: Display) -> AsyncIterator[Any]:
+        """The input's payloads for submit_many; malformed lines answered here."""
+        async for line in self.source.lines(self.stop_input):
+            self.board.read += 1
+            if line.problem is not None:
+                self._malformed(line)
+                display.refresh()
+                continue
+            # submit_many numbers records in the order they are read: 0, 1, 2, ...
+            self.line_of[self.yielded] = line.number
+            self.yielded += 1
+            yield line.payload
+
+    def _malformed(self, line: Line) -> None:
+        self.malformed += 1
+        self.bad += 1
+        self.board.rejected += 1
+        assert line.problem is not None
+        self.lines.write(
+            {
+                "line": line.number,
+                "key": None,
+                "state": RecordState.REJECTED.value,
+                "skipped": False,
+                "errors": [line.problem],
+                "error_type": "MalformedLine",
+            }
+        )
+
+    async def _drive(
+        self,
+        job: _bulk.BulkSubmission,
+        poller: TransactionPoller | None,
+        interrupt: Interrupt,
+        display: Display,
+    ) -> None:
+        started = asyncio.Event()
+        job_done = asyncio.Event()
+        stopper = asyncio.create_task(self._stop_on(interrupt, poller, job_done))
+        follower = (
+            asyncio.create_task(self._follow(poller, started, job_done))
+            if poller is not None
+            else None
+        )
+        try:
+            async for outcome in job:
+                self._outcome(outcome, poller, started)
+                display.refresh()
+            job_done.set()
+            started.set()
+            if poller is not None and not interrupt.requested.is_set():
+                with contextlib.suppress(AuthenticationError):
+                    await poller.join()
+            if follower is not None:
+                await follower
+        finally:
+            for task in (stopper, follower):
+                if task is not None and not task.done():
+                    task.cancel()
+                    await asyncio.wait([task])
+
+    async def _stop_on(
+        self, interrupt: Interrupt, poller: TransactionPoller | None, job_done: asyncio.Event
+    ) -> None:
+        """First Ctrl-C: read no more input; once what was read is answered, stop tracking."""
+        await interrupt.wait()
+        self.stop_input.set()
+        await job_done.wait()
+        if poller is not None:
+            await poller.close()
+
+    async def _follow(
+        self, poller: TransactionPoller, started: asyncio.Event, job_done: asyncio.Event
+    ) -> None:
+        """Write each tracked record's line as its tracking ends."""
+        while True:
+            # Made before waiting, so no result of a later track() can miss it.
+            feed = poller.results()
+            await started.wait()
+            started.clear()
+            async for result in feed:
+                self._tracked(result)
+            if job_done.is_set() and not len(poller):
+                return
+
+    # -- one record ------------------------------------------------------------------
+
+    def _outcome(
+        self,
+        outcome: _bulk.SubmissionOutcome,
+        poller: TransactionPoller | None,
+        started: asyncio.Event,
+    ) -> None:
+        line = self.line_of.pop(outcome.index, None)
+        data: dict[str, Any] = {
+            "line": line,
+            "key": outcome.key,
+            "state": outcome.state.value,
+            "service": outcome.service,
+            "skipped": outcome.skipped,
+        }
+        receipt = outcome.receipt
+        if isinstance(receipt, SubmissionReceipt):
+            data["transaction_id"] = receipt.transaction_id
+        elif isinstance(receipt, OrderReceipt):
+            data["order_id"] = receipt.order_id
+            if receipt.customer_id is not None:
+                data["customer_id"] = receipt.customer_id
+        elif outcome.stored is not None and outcome.stored.transaction_id is not None:
+            id_name = "transaction_id" if outcome.service == _bulk.CUSTOMERS else "order_id"
+            data[id_name] = outcome.stored.transaction_id
+        if outcome.merged_into is not None:
+            data["merged_into"] = outcome.merged_into
+        if outcome.duplicate_of is not None:
+            data["duplicate_of_line"] = self.line_of.get(outcome.duplicate_of)
+        if outcome.error is not None:
+            data["errors"] = _reasons(outcome.error)
+            data["error_type"] = type(outcome.error).__name__
+        state = outcome.state
+        tid = outcome.transaction_id
+        if (
+            poller is not None
+            and state is RecordState.ACCEPTED
+            and tid is not None
+            and outcome.key is not None
+        ):
+            # Followed by this command's own poller, so Ctrl-C can stop tracking
+            # without touching requests in flight; the line is written when it ends.
+            self.waiting[tid] = data
+            poller.track(tid, key=outcome.key)
+            started.set()
+            return
+        if state is RecordState.FINISHED:
+            stored = outcome.stored
+            final = outcome.outcome
+            if final is not None:
+                data["outcome"] = final.value
+                if stored is not None and stored.status is not None:
+                    data["status"] = int(stored.status)
+                    data["status_description"] = stored.status.description
+                if stored is not None and stored.errors:
+                    data["errors"] = list(stored.errors)
+            # An Add Order is stored as finished "pending": it cannot be tracked.
+            if final is not Outcome.SUCCEEDED and outcome.service == _bulk.CUSTOMERS:
+                self.bad += 1
+            if final is not None:
+                self.outcomes[final] += 1
+        elif state in (RecordState.REJECTED, RecordState.UNKNOWN):
+            self.bad += 1
+            if state is RecordState.REJECTED:
+                self.board.rejected += 1
+            else:
+                self.board.unknown += 1
+        if outcome.skipped:
+            self.board.skipped += 1
+        self.lines.write(data)
+
+    def _tracked(self, result: TrackingResult) -> None:
+        data = self.waiting.pop(result.transaction_id, None)
+        if data is None:
+            return
+        tracked = tracking_json(result)
+        data["state"] = (
+            RecordState.ACCEPTED.value
+            if result.outcome is Outcome.CANCELLED
+            else RecordState.FINISHED.value
+        )
+        for name in ("outcome", "status", "status_description", "omeda_customer_id", "polls"):
+            data[name] = tracked.get(name)
+        if tracked["errors"] or tracked["lookup_errors"]:
+            data["errors"] = tracked["errors"] + tracked["lookup_errors"]
+        self.outcomes[result.outcome] += 1
+        if result.outcome is not Outcome.SUCCEEDED:
+            self.bad += 1
+        self.lines.write(data)
+
+    # -- the end ---------------------------------------------------------------------
+
+    def _summary(
+        self, job: _bulk.BulkSubmission | None, *, interrupted: bool, forced: bool
+    ) -> None:
+        err = self.err
+        summary = job.summary if job is not None else None
+        rows: list[tuple[str, int, str]] = []
+        if summary is not None:
+            rows += [
+                ("accepted", summary.accepted, "queued by Omeda in this run"),
+                ("skipped", summary.skipped, "done before (journal) or a duplicate line"),
+                ("rejected", summary.rejected, "never queued: invalid or refused"),
+                ("unknown", summary.unknown, MEANING["unknown"]),
+            ]
+        if self.malformed:
+            rows.append(("malformed", self.malformed, "lines that are not one JSON object"))
+        total = sum(count for _, count, _ in rows)
+        table = outcome_table("Submission", [r for r in rows if r[1]], total=total)
+        err.print(table)
+        _print_outcomes(err, self.outcomes)
+        if summary is not None:
+            merges = summary.merges_followed
+            err.print(
+                f"{summary.posts} {'submission' if summary.posts == 1 else 'submissions'} "
+                f"attempted in {summary.elapsed:.1f}s "
+                f"({summary.accepted_per_second:.1f} accepted/s)"
+                + (f", {merges} merges followed" if merges else "")
+            )
+            if summary.unknown_keys:
+                shown = ", ".join(summary.unknown_keys[:5])
+                more = len(summary.unknown_keys) - 5
+                err.print(
+                    Text(
+                        f"unknown outcome (not resent; --resend-unknown resends them): {shown}"
+                        + (f" (+{more} more)" if more > 0 else ""),
+                        style="yellow",
+                    ),
+                    soft_wrap=True,
+                )
+        if interrupted:
+            hint = ""
+            if self.args.journal is not None:
+                hint = f"; run the same command again to continue (journal {self.args.journal})"
+            how = "stopped at once" if forced else "stopped cleanly"
+            err.print(Text(f"Interrupted: {how}{hint}", style="yellow"), soft_wrap=True)

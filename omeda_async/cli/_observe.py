@@ -1,0 +1,134 @@
+"""A ``TrackingStore`` that reports every write to a progress board.
+
+``submit_many`` and the poller already tell their store each step of each
+record (begin, accept, reject, unknown, every status change, finish), so the
+live display reads its counts from there instead of reaching into either.
+Every call is passed on to the real store first: the board only ever shows
+what was recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from omeda_async._status import Outcome, StatusCode
+from omeda_async._store import StoredRecord, TrackingStore
+
+from ._render import Board
+
+__all__ = ["NullStore", "ObservedStore"]
+
+
+class NullStore:
+    """A ``TrackingStore`` that keeps nothing: the same as no store, in a store's shape.
+
+    Used under :class:`ObservedStore` when there is no journal, so the live
+    display works without holding every record of a large input in memory.
+    """
+
+    def __repr__(self) -> str:
+        return "NullStore()"
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def get(self, key: str) -> StoredRecord | None:
+        return None
+
+    async def begin(self, key: str, *, service: str) -> None:
+        return None
+
+    async def accept(self, key: str, transaction_id: int, *, service: str | None = None) -> None:
+        return None
+
+    async def reject(self, key: str, errors: Sequence[str]) -> None:
+        return None
+
+    async def mark_unknown(self, key: str, reason: str) -> None:
+        return None
+
+    async def record_status(self, key: str, status: StatusCode, at: float) -> None:
+        return None
+
+    async def finish(
+        self,
+        key: str,
+        *,
+        outcome: Outcome,
+        status: StatusCode | None,
+        history: Sequence[tuple[float, StatusCode]] = (),
+        errors: Sequence[str] = (),
+    ) -> None:
+        return None
+
+    async def unfinished(self) -> list[StoredRecord]:
+        return []
+
+
+class ObservedStore:
+    """Wraps ``inner`` (any ``TrackingStore``) and feeds ``board`` after each write."""
+
+    def __init__(
+        self, inner: TrackingStore, board: Board, on_change: Callable[[], None] | None = None
+    ) -> None:
+        self.inner = inner
+        self._board = board
+        self._on_change = on_change
+
+    def __repr__(self) -> str:
+        return f"ObservedStore({self.inner!r})"
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
+
+    async def open(self) -> None:
+        await self.inner.open()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def get(self, key: str) -> StoredRecord | None:
+        return await self.inner.get(key)
+
+    async def begin(self, key: str, *, service: str) -> None:
+        await self.inner.begin(key, service=service)
+        self._board.on_begin(key)
+        self._changed()
+
+    async def accept(self, key: str, transaction_id: int, *, service: str | None = None) -> None:
+        await self.inner.accept(key, transaction_id, service=service)
+        self._board.on_accept(key)
+        self._changed()
+
+    async def reject(self, key: str, errors: Sequence[str]) -> None:
+        # Rejections and unknowns are counted from the job's outcomes: a record may
+        # be rejected here and retried later (pending deactivation).
+        await self.inner.reject(key, errors)
+
+    async def mark_unknown(self, key: str, reason: str) -> None:
+        await self.inner.mark_unknown(key, reason)
+
+    async def record_status(self, key: str, status: StatusCode, at: float) -> None:
+        await self.inner.record_status(key, status, at)
+        self._board.on_status(key, status)
+        self._changed()
+
+    async def finish(
+        self,
+        key: str,
+        *,
+        outcome: Outcome,
+        status: StatusCode | None,
+        history: Sequence[tuple[float, StatusCode]] = (),
+        errors: Sequence[str] = (),
+    ) -> None:
+        await self.inner.finish(key, outcome=outcome, status=status, history=history, errors=errors)
+        self._board.on_finish(key, outcome)
+        self._changed()
+
+    async def unfinished(self) -> list[StoredRecord]:
+        return await self.inner.unfinished()
