@@ -37,7 +37,7 @@ from ._errors import (
     TransportError,
 )
 from ._policies import PollPolicy, RetryPolicy
-from ._poller import StatusEvent, Tracking, TrackingResult, TransactionPoller
+from ._poller import Anomaly, StatusEvent, Tracking, TrackingResult, TransactionPoller
 from ._sqlite_store import SqliteStore
 from ._status import Outcome, Stage, StatusCode, Transition, classify_transition
 from ._store import MemoryStore, RecordState, StoredRecord, TrackingStore
@@ -80,6 +80,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Address",
     "AddressContactType",
+    "Anomaly",
     "ApiError",
     "AuthenticationError",
     "BadRequestError",

@@ -56,7 +56,7 @@ from ._errors import (
     SubmissionOutcomeUnknown,
 )
 from ._status import Outcome
-from ._store import RecordState, StoredRecord, TrackingStore
+from ._store import CUSTOMER_SERVICE, ORDER_SERVICE, RecordState, StoredRecord, TrackingStore
 from .models._converter import to_dict
 from .models._payloads import Order, Payload
 from .models._responses import OrderReceipt, ProcessorResult, SubmissionReceipt
@@ -69,8 +69,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BulkSubmission", "BulkSummary", "SubmissionOutcome", "record_key", "submit_many"]
 
-CUSTOMERS: Final = "storecustomerandorder"
-ORDERS: Final = "orderqueue"
+CUSTOMERS: Final = CUSTOMER_SERVICE
+ORDERS: Final = ORDER_SERVICE
 _SERVICE_OF_KIND: Final = {"customer": CUSTOMERS, "order": ORDERS}
 _LISTED_KEYS: Final = 5
 """How many unknown/failed keys ``str(summary)`` names (``summary`` keeps them all)."""

@@ -48,7 +48,7 @@ from ._errors import (
 )
 from ._policies import PollPolicy, RetryPolicy
 from ._status import Outcome, StatusCode, Transition, classify_transition
-from ._store import MemoryStore, RecordState, TrackingStore, transaction_key
+from ._store import ORDER_SERVICE, MemoryStore, RecordState, TrackingStore, transaction_key
 from .models._responses import Transaction
 
 __all__ = [
@@ -494,6 +494,9 @@ class TransactionPoller:
     async def resume(self) -> list[Tracking]:
         """Track again every record the store holds as accepted but unfinished.
 
+        Records of Add Orders (service ``orderqueue``) are skipped: their id is
+        an OrderId, not a TransactionId.
+
         The stored status is taken as the last one seen, so the first answer is
         compared with it; the deadline counts from now, since stored times come
         from another run's clock.
@@ -502,7 +505,9 @@ class TransactionPoller:
         await self._open_store()
         trackings = []
         for record in await self._store.unfinished():
-            if record.transaction_id is None:
+            # An Add Order's id is an OrderId, which Transaction Lookup does not
+            # know: looking it up would report a wrong (or someone else's) status.
+            if record.transaction_id is None or record.service == ORDER_SERVICE:
                 continue
             existing = self._trackings.get(record.transaction_id)
             if existing is not None:

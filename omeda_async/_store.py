@@ -23,12 +23,20 @@ import attrs
 from ._status import Outcome, StatusCode
 
 __all__ = [
+    "CUSTOMER_SERVICE",
+    "ORDER_SERVICE",
     "MemoryStore",
     "RecordState",
     "StoredRecord",
     "TrackingStore",
     "transaction_key",
 ]
+
+
+CUSTOMER_SERVICE = "storecustomerandorder"
+"""A record queued with Save Customer and Order; its id is a TransactionId."""
+ORDER_SERVICE = "orderqueue"
+"""A record queued with Add Order; its id is an OrderId, which Transaction Lookup does not know."""
 
 
 def transaction_key(transaction_id: int) -> str:
@@ -146,7 +154,10 @@ class MemoryStore:
         self._update(key, state=RecordState.PENDING, service=service)
 
     async def accept(self, key: str, transaction_id: int, *, service: str | None = None) -> None:
-        changes: dict[str, object] = {"state": RecordState.ACCEPTED, "transaction_id": transaction_id}
+        changes: dict[str, object] = {
+            "state": RecordState.ACCEPTED,
+            "transaction_id": transaction_id,
+        }
         if service is not None:
             changes["service"] = service
         self._update(key, **changes)

@@ -11,7 +11,7 @@ EXPECTED = {
     # Status state machine
     "StatusCode", "Stage", "Outcome", "Transition", "classify_transition",
     # Poller and bulk
-    "TransactionPoller", "Tracking", "TrackingResult", "StatusEvent",
+    "TransactionPoller", "Tracking", "TrackingResult", "StatusEvent", "Anomaly",
     "SubmissionOutcome", "BulkSummary", "BulkSubmission",
     "StoreError", "IncompatibleStoreError", "StoreWriteError",
     # Payload models and validation

@@ -1041,6 +1041,18 @@ async def test_resume_tracks_every_unfinished_record(
     assert stub.calls_for(95) == []
 
 
+async def test_resume_skips_add_orders(stub: StubOmeda, autorun: VirtualClock) -> None:
+    """An accepted Add Order holds an OrderId: resume() never looks it up as a transaction."""
+    store = MemoryStore()
+    await store.accept("order-row", 97, service="orderqueue")
+    await store.accept("customer-row", 98, service="storecustomerandorder")
+    stub.timeline(98, (0, 100))
+    async with poller_for(stub, store=store) as poller:
+        resumed = await poller.resume()
+    assert [t.transaction_id for t in resumed] == [98]
+    assert stub.calls_for(97) == []
+
+
 async def test_resume_after_close_picks_up_cancelled_work(
     stub: StubOmeda, clock: VirtualClock
 ) -> None:
