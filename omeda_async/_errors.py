@@ -71,8 +71,8 @@ class PayloadValidationError(OmedaError, ValueError):
         count = len(self.violations)
         head = "; ".join(str(v) for v in self.violations[:10])
         more = f" (and {count - 10} more)" if count > 10 else ""
-        noun = "violation" if count == 1 else "violations"
-        super().__init__(f"payload breaks {count} documented rule {noun}: {head}{more}")
+        rules = "a documented rule" if count == 1 else f"{count} documented rules"
+        super().__init__(f"payload breaks {rules}: {head}{more}")
 
 
 class ApiError(OmedaError):

@@ -60,10 +60,11 @@ def test_submission_outcome_unknown_never_renders_its_payload() -> None:
 
 
 def test_payload_validation_error_lists_violations() -> None:
-    """The message counts violations and names the first ones."""
+    """The message counts the broken rules and names them."""
     err = oa.PayloadValidationError(["v1", "v2"])  # type: ignore[list-item]
     assert err.violations == ("v1", "v2")
-    assert "2 documented rule violations" in str(err)
+    assert str(err).startswith("payload breaks 2 documented rules: v1; v2")
+    assert str(oa.PayloadValidationError(["v"])).startswith("payload breaks a documented rule: v")  # type: ignore[list-item]
 
 
 def test_transport_error_says_whether_it_was_sent() -> None:
