@@ -130,6 +130,10 @@ def _check_customer_id(value: object) -> str:
     if isinstance(value, str):
         if not value.strip():
             raise ValueError("customer_id must not be empty")
+        # quote() leaves dots alone, and URL normalization resolves a "." or ".."
+        # segment away: "/customer/../orderissuehistory" would change the path.
+        if value.strip() in (".", ".."):
+            raise ValueError(f"customer_id must not be a dot segment, not {value!r}")
         return quote(value.strip(), safe="")
     return str(_check_id("customer_id", value))
 
