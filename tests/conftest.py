@@ -30,6 +30,7 @@ import pytest
 
 from omeda_async import OmedaClient
 from omeda_async.testing import FakeOmeda
+from tests.support import MockedHttp, VirtualClock
 
 # Omeda's page 001 ("Test credit cards"): every number tests may send.
 PAGE_001_CARDS = frozenset(
@@ -168,3 +169,33 @@ def pytest_runtest_makereport(
         report.outcome = "failed"
         report.longrepr = "secret leaked: " + "; ".join(dict.fromkeys(leaks))
     return report
+
+
+# --- fixtures shared by the client and transport tests -------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_credentials_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test depends on the developer's own OMEDA_* variables."""
+    for name in (
+        "OMEDA_APP_ID",
+        "OMEDA_INPUT_ID",
+        "OMEDA_BRAND",
+        "OMEDA_ENVIRONMENT",
+        "OMEDA_BASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def http() -> Iterator[MockedHttp]:
+    """aioresponses (aiohttp-3.14-safe) intercepting every request of the test."""
+    mocked = MockedHttp()
+    with mocked:
+        yield mocked
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    """Virtual time: sleeps are recorded and never really wait."""
+    return VirtualClock()

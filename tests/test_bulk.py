@@ -14,9 +14,7 @@ import json
 import os
 import signal
 import sys
-import textwrap
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,76 +39,22 @@ from omeda_async import (
     SubmissionReceipt,
 )
 from omeda_async._bulk import BulkSummary, SubmissionOutcome, record_key, submit_many
-from omeda_async.testing import FakeOmeda, Faults, Mix, StepLike
+from omeda_async.testing import FakeOmeda, Faults, Mix
+from tests.support import (
+    CHILD_JOB,
+    QUICK_PATH,
+    accepted_at_least,
+    check_accounted,
+    collect,
+    customer,
+    drain,
+    eventually,
+    posts,
+    queued_by_row,
+    rows_from,
+)
 
 FAST = PollPolicy(initial_delay=1.0, multiplier=1.5, max_interval=2.0, deadline=600.0)
-QUICK_PATH: list[StepLike] = [(7, 2.0), (29, 2.0), 100]
-"""A status path that ends SUCCEEDED after 4 s of fake time."""
-
-
-def customer(index: int, **extra: Any) -> dict[str, Any]:
-    """A valid storecustomerandorder row, traceable by its FirstName."""
-    return {
-        "FirstName": f"P{index}",
-        "Emails": [{"EmailAddress": f"p{index}@example.com"}],
-        **extra,
-    }
-
-
-def queued_by_row(fake: FakeOmeda) -> dict[int, list[int]]:
-    """Row index -> the TransactionIds the fake queued for it."""
-    rows: dict[int, list[int]] = {}
-    for tid, tx in fake.transactions.items():
-        name = tx.body.get("FirstName", "")
-        if isinstance(name, str) and name.startswith("P"):
-            rows.setdefault(int(name[1:]), []).append(tid)
-    return rows
-
-
-def posts(fake: FakeOmeda, service: str = "storecustomerandorder") -> int:
-    """POSTs the fake received for ``service``."""
-    return sum(1 for r in fake.requests if r.method == "POST" and r.service == service)
-
-
-async def collect(job: AsyncIterator[SubmissionOutcome]) -> list[SubmissionOutcome]:
-    """Every outcome of a job."""
-    return [outcome async for outcome in job]
-
-
-async def drain(job: AsyncIterator[SubmissionOutcome], into: list[SubmissionOutcome]) -> None:
-    """Append every outcome of ``job`` to ``into`` (kept when the job raises)."""
-    async for outcome in job:
-        into.append(outcome)
-
-
-async def eventually(
-    condition: Callable[[], bool | Awaitable[bool]], seconds: float = 60.0
-) -> None:
-    """Wait (real time, bounded) until ``condition()`` holds: an observed state, not a guess."""
-    async with asyncio.timeout(seconds):
-        while True:
-            held = condition()
-            if held if isinstance(held, bool) else await held:
-                return
-            await asyncio.sleep(0.005)
-
-
-async def accepted_at_least(store: MemoryStore, count: int) -> bool:
-    """True once ``store`` holds ``count`` accepted, unfinished records."""
-    return len(await store.unfinished()) >= count
-
-
-def check_accounted(
-    outcomes: Sequence[SubmissionOutcome], total: int, summary: BulkSummary
-) -> None:
-    """One outcome per row, and the summary adds up."""
-    assert sorted(o.index for o in outcomes) == list(range(total))
-    assert summary.finished
-    assert summary.total == total
-    assert summary.accepted + summary.skipped + summary.rejected + summary.unknown == total
-    assert Counter(o.state for o in outcomes)[RecordState.UNKNOWN] == summary.unknown
-
-
 # ------------------------------------------------------------- the faulty job
 
 
@@ -235,37 +179,6 @@ async def test_resend_unknown_is_the_only_way_to_a_duplicate(tmp_path: Path) -> 
 # ------------------------------------------------------- crash and resume
 
 
-_CHILD = textwrap.dedent(
-    """
-    import asyncio, json, os, sys
-    from omeda_async import OmedaClient, SqliteStore
-
-    def rows(path):
-        with open(path) as lines:
-            for line in lines:
-                yield json.loads(line)
-
-    async def main() -> None:
-        journal, rows_path = sys.argv[1:]
-        async with (
-            OmedaClient(brand=os.environ["OMEDA_BRAND"], base_url=os.environ["OMEDA_BASE_URL"])
-            as client,
-            SqliteStore(journal) as store,
-        ):
-            async for outcome in client.submit_many(rows(rows_path), concurrency=8, store=store):
-                print(outcome.index, outcome.state.value, flush=True)
-
-    asyncio.run(main())
-    """
-)
-
-
-def _rows_from(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open() as lines:
-        for line in lines:
-            yield json.loads(line)
-
-
 async def test_sigkill_mid_job_then_rerun_loses_nothing_and_queues_nothing_twice(
     tmp_path: Path,
 ) -> None:
@@ -274,7 +187,7 @@ async def test_sigkill_mid_job_then_rerun_loses_nothing_and_queues_nothing_twice
     rows_path = tmp_path / "rows.jsonl"
     rows_path.write_text("".join(json.dumps(customer(i)) + "\n" for i in range(total)))
     script = tmp_path / "child.py"
-    script.write_text(_CHILD)
+    script.write_text(CHILD_JOB)
     journal = tmp_path / "journal.db"
     faults = Faults(services=["storecustomerandorder"], slow_seconds=120)
     # 100 answers, then 8 that hang (queued, answer held): the child stalls with 8 in flight.
@@ -311,7 +224,7 @@ async def test_sigkill_mid_job_then_rerun_loses_nothing_and_queues_nothing_twice
         fake.faults.clear()
         async with fake.client() as client, SqliteStore(journal) as store:
             job = client.submit_many(
-                _rows_from(rows_path), concurrency=8, store=store, track=True, poll_policy=FAST
+                rows_from(rows_path), concurrency=8, store=store, track=True, poll_policy=FAST
             )
             outcomes = {o.index: o for o in await collect(job)}
             check_accounted(list(outcomes.values()), total, job.summary)

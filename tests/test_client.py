@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -60,25 +60,6 @@ def tx(transaction_id: int = 7) -> str:
 
 
 # --- test doubles -------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _no_credentials_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("OMEDA_APP_ID", "OMEDA_INPUT_ID", "OMEDA_BRAND", "OMEDA_ENVIRONMENT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("OMEDA_BASE_URL", raising=False)
-
-
-@pytest.fixture
-def http() -> Iterator[MockedHttp]:
-    mocked = MockedHttp()
-    with mocked:
-        yield mocked
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
 
 
 ClientFactory = Callable[..., OmedaClient]

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import random
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -60,18 +60,6 @@ class TopRng(random.Random):
 
     def uniform(self, a: float, b: float) -> float:
         return b
-
-
-@pytest.fixture
-def http() -> Iterator[MockedHttp]:
-    mocked = MockedHttp()
-    with mocked:
-        yield mocked
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
 
 
 TransportFactory = Callable[..., Transport]

@@ -20,7 +20,7 @@ import pytest
 from omeda_async import Outcome, PollPolicy, RecordState, SqliteStore
 from omeda_async._bulk import SubmissionOutcome
 from omeda_async.testing import FakeOmeda, Faults, StepLike
-from tests.test_bulk import (
+from tests.support import (
     QUICK_PATH,
     check_accounted,
     collect,

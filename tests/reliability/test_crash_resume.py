@@ -23,16 +23,16 @@ import pytest
 
 from omeda_async import RecordState, SqliteStore
 from omeda_async.testing import FakeOmeda, Faults
-from tests.test_bulk import (
-    _CHILD,
+from tests.support import (
+    CHILD_JOB,
     QUICK_PATH,
-    _rows_from,
     check_accounted,
     collect,
     customer,
     eventually,
     posts,
     queued_by_row,
+    rows_from,
 )
 
 ROWS = 120
@@ -92,7 +92,7 @@ async def test_repeated_sigkill_then_resume_loses_nothing_and_queues_nothing_twi
     rows = tmp_path / "rows.jsonl"
     rows.write_text("".join(json.dumps(customer(i)) + "\n" for i in range(ROWS)))
     script = tmp_path / "child.py"
-    script.write_text(_CHILD)
+    script.write_text(CHILD_JOB)
     journal = tmp_path / "journal.db"
     # A few answers are slow, so some kills land while POSTs wait on the server.
     faults = Faults(
@@ -107,7 +107,7 @@ async def test_repeated_sigkill_then_resume_loses_nothing_and_queues_nothing_twi
         fake.faults.clear()
         sent_before = posts(fake)
         async with fake.client() as client, SqliteStore(journal) as store:
-            job = client.submit_many(_rows_from(rows), concurrency=8, store=store)
+            job = client.submit_many(rows_from(rows), concurrency=8, store=store)
             outcomes = {o.index: o for o in await collect(job)}
             check_accounted(list(outcomes.values()), ROWS, job.summary)
         queued = queued_by_row(fake)

@@ -48,8 +48,12 @@ def test_exempt():
 
 # The inner session's report shows the planted secrets, so this test's output holds them.
 @pytest.mark.shows_test_credentials
-def test_guard_fails_each_leak_and_passes_clean_tests(pytester: pytest.Pytester) -> None:
+def test_guard_fails_each_leak_and_passes_clean_tests(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Logs, stdout, stderr and exception text with a test's secret fail; others pass."""
+    # The copied conftest imports tests.support: the inner session needs the repository root.
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parents[2]))
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_leaky=LEAKY)
     # A subprocess: the inner tests' deliberate leaks stay out of this test's own capture.
