@@ -1,0 +1,231 @@
+"""Submission throughput: POSTs to Save Customer and Order at concurrency 64.
+
+Three contenders post the same records, generated fresh per round from the same
+function, to one FakeOmeda running in a separate process (``_server``: on two
+cores the server must not share the client's CPU), interleaved round by round:
+
+* ``omeda_async``: ``client.submit_many(rows, concurrency=64)``, what users
+  use for bulk work (validation, serialization, retries, outcome bookkeeping
+  included);
+* ``omeda_async`` client calls: the bare loop below, but each POST is
+  ``client.store_customer_and_order(row)``: splits the cost of the client
+  (validation, serialization, transport) from submit_many's bookkeeping;
+* bare aiohttp: one ``ClientSession`` (default connector), 64 workers each
+  ``json.dumps`` a record, POST it with the two headers, parse the answer:
+  the limit for this stack;
+* httpx: one ``httpx.AsyncClient`` (connection pool raised to 64, so it
+  is not starved of connections), the same loop: what users would pick instead
+  (it is slow enough here that it posts a tenth of the records per round).
+
+Records per second, median over rounds; goal (issue 7): omeda_async at least
+0.90 of bare aiohttp. The client process's CPU per record is shown too: with
+the server in another process it is what the client itself costs, and it is
+steadier than wall-clock rates on a shared machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import aiohttp
+import httpx
+
+from omeda_async import OmedaClient
+
+from ._common import Goal, Section, Table, interleaved_async, median
+from ._server import Remote, remote_fake
+
+CONCURRENCY = 64
+
+
+def records(count: int) -> Iterator[dict[str, Any]]:
+    """A typical signup: name, email, postal address, one product; unique per index."""
+    for n in range(count):
+        yield {
+            "FirstName": "Jane",
+            "LastName": f"Doe {n}",
+            "Emails": [{"EmailContactType": 300, "EmailAddress": f"jane.doe{n}@example.com"}],
+            "Addresses": [
+                {
+                    "AddressContactType": 100,
+                    "Street": f"{n} Main Street",
+                    "City": "Northbrook",
+                    "RegionCode": "IL",
+                    "PostalCode": "60062",
+                    "CountryCode": "USA",
+                }
+            ],
+            "Products": [{"OmedaProductId": 14, "Receive": 1}],
+        }
+
+
+def _post_url(remote: Remote) -> str:
+    return f"{remote.url}/webservices/rest/brand/{remote.brand}/storecustomerandorder/*"
+
+
+async def _workers(count: int, post: Callable[[dict[str, Any]], Awaitable[int]]) -> int:
+    """Post ``count`` records with CONCURRENCY workers; how many got a TransactionId."""
+    rows = records(count)
+    accepted = 0
+
+    async def worker() -> None:
+        nonlocal accepted
+        for row in rows:  # one shared iterator: each row goes to exactly one worker
+            if await post(row):
+                accepted += 1
+
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return accepted
+
+
+async def omeda(remote: Remote, count: int) -> int:
+    """submit_many with concurrency 64; accepted records."""
+    async with OmedaClient(
+        brand=remote.brand, app_id=remote.app_id, input_id=remote.input_id, base_url=remote.url
+    ) as client:
+        accepted = 0
+        async for outcome in client.submit_many(records(count), concurrency=CONCURRENCY):
+            accepted += outcome.transaction_id is not None
+        return accepted
+
+
+async def omeda_direct(remote: Remote, count: int) -> int:
+    """The same 64-worker loop calling ``client.store_customer_and_order``; accepted records."""
+    async with OmedaClient(
+        brand=remote.brand, app_id=remote.app_id, input_id=remote.input_id, base_url=remote.url
+    ) as client:
+
+        async def post(row: dict[str, Any]) -> int:
+            return int(bool((await client.store_customer_and_order(row)).transaction_id))
+
+        return await _workers(count, post)
+
+
+async def bare_aiohttp(remote: Remote, count: int) -> int:
+    """The bare aiohttp loop; accepted records."""
+    url = _post_url(remote)
+    headers = {
+        "x-omeda-appid": remote.app_id,
+        "x-omeda-inputid": remote.input_id,
+        "content-type": "application/json",
+    }
+    async with aiohttp.ClientSession() as session:
+
+        async def post(row: dict[str, Any]) -> int:
+            async with session.post(url, data=json.dumps(row).encode(), headers=headers) as resp:
+                answer = json.loads(await resp.read())
+                return int(resp.status == 200 and answer["ResponseInfo"][0]["TransactionId"])
+
+        return await _workers(count, post)
+
+
+async def plain_httpx(remote: Remote, count: int) -> int:
+    """The httpx.AsyncClient loop; accepted records."""
+    url = _post_url(remote)
+    headers = {
+        "x-omeda-appid": remote.app_id,
+        "x-omeda-inputid": remote.input_id,
+        "content-type": "application/json",
+    }
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(limits=limits) as session:
+
+        async def post(row: dict[str, Any]) -> int:
+            resp = await session.post(url, content=json.dumps(row).encode(), headers=headers)
+            answer = resp.json()
+            return int(resp.status_code == 200 and answer["ResponseInfo"][0]["TransactionId"])
+
+        return await _workers(count, post)
+
+
+HTTPX = "httpx.AsyncClient loop (a tenth of the records)"
+CONTENDERS: dict[str, Callable[[Remote, int], Awaitable[int]]] = {
+    "omeda_async submit_many": omeda,
+    "omeda_async client calls, same loop": omeda_direct,
+    "bare aiohttp loop (the limit)": bare_aiohttp,
+    HTTPX: plain_httpx,
+}
+
+
+async def _measure(
+    remote: Remote, count: int, rounds: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Records/s per round for each contender, and this process's CPU µs per record."""
+    cpu: dict[str, list[float]] = {name: [] for name in CONTENDERS}
+
+    def rate(name: str) -> Callable[[], Awaitable[float]]:
+        async def once() -> float:
+            # httpx manages under 200 records/s here: it gets a tenth of the
+            # records, so that it does not take most of the run (a rate is a rate).
+            size = count // 10 if name == HTTPX else count
+            started, cpu_started = time.perf_counter(), time.process_time()
+            accepted = await CONTENDERS[name](remote, size)
+            elapsed = time.perf_counter() - started
+            cpu[name].append((time.process_time() - cpu_started) / size * 1e6)
+            if accepted != size:
+                raise RuntimeError(f"{name}: {accepted} of {size} records accepted")
+            return size / elapsed
+
+        return once
+
+    # Warm up every contender (imports, first connections, the server's caches).
+    for contender in CONTENDERS.values():
+        await contender(remote, 200)
+    figures = await interleaved_async({name: rate(name) for name in CONTENDERS}, rounds=rounds)
+    return figures, cpu
+
+
+def run(quick: bool) -> Section:
+    """Records per second for each contender, medians, ratios to bare aiohttp, the goal."""
+    count, rounds = (1_000, 2) if quick else (10_000, 5)
+    with remote_fake() as remote:
+        figures, cpu = asyncio.run(_measure(remote, count, rounds))
+    medians = {name: median(values) for name, values in figures.items()}
+    cpu_medians = {name: median(values) for name, values in cpu.items()}
+    limit = medians["bare aiohttp loop (the limit)"]
+    cpu_limit = cpu_medians["bare aiohttp loop (the limit)"]
+    rows = [
+        [
+            name,
+            f"{value:,.0f}",
+            f"{min(figures[name]):,.0f} - {max(figures[name]):,.0f}",
+            f"{value / limit:.2f}",
+            f"{cpu_medians[name]:.0f}",
+            f"{cpu_limit / cpu_medians[name]:.2f}",
+        ]
+        for name, value in medians.items()
+    ]
+    ratio = medians["omeda_async submit_many"] / limit
+    return Section(
+        name="throughput",
+        tables=[
+            Table(
+                f"Submission throughput: {count:,} POSTs at concurrency {CONCURRENCY} to "
+                f"FakeOmeda in its own process, median of {rounds} interleaved rounds",
+                [
+                    "client",
+                    "records/s (median)",
+                    "range",
+                    "vs bare aiohttp",
+                    "client CPU µs/record",
+                    "CPU: bare aiohttp / this",
+                ],
+                rows,
+            )
+        ],
+        goals=[
+            Goal(
+                "throughput: omeda_async vs bare aiohttp", f"{ratio:.2f}", ">= 0.90", ratio >= 0.90
+            )
+        ],
+        data={
+            "records_per_second": figures,
+            "median": medians,
+            "client_cpu_us_per_record": cpu,
+            "count": count,
+        },
+    )
