@@ -15,11 +15,12 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import bulk, payload, polling, scale, throughput
+from . import bulk, fake, payload, polling, scale, throughput
 from ._common import Section, Table, machine
 
 BENCHMARKS: dict[str, Callable[[bool], Section]] = {
     "payload": payload.run,
+    "fake": fake.run,
     "throughput": throughput.run,
     "polling": polling.run,
     "scale": scale.run,
