@@ -68,6 +68,9 @@ async def kill_at_random(
     async def read() -> None:
         assert child.stdout is not None
         async for line in child.stdout:
+            # SIGKILL can cut the last report mid-write: only a whole line was reported.
+            if not line.endswith(b"\n"):
+                break
             number, state = line.decode().split()
             reported[int(number)] = state
 
