@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
 import uuid
@@ -14,6 +15,7 @@ import pytest
 
 from omeda_async import Order, validate
 from omeda_async.testing import SCENARIOS, FakeOmeda, Faults
+from tests.models.page_examples import ADD_ORDER_EXAMPLE
 
 if TYPE_CHECKING:
     from tests.testing.conftest import ManualClock, Raw
@@ -745,27 +747,6 @@ async def test_bodies_breaking_documented_rules_are_400_with_the_validators_mess
 
 async def test_the_pages_own_example_is_accepted(raw: Raw) -> None:
     """Add Order's documented example body is queued as it is."""
-    body = {
-        "OmedaCustomerId": 129340133423,
-        "ClientOrderId": "ORD19520",
-        "PromoCode": "ZZZ2010A23",
-        "Products": [
-            {
-                "OmedaProductId": 101588,
-                "RequestedVersion": "D",
-                "Receive": 1,
-                "Quantity": 1,
-                "PersonalIdentifier": "Blue",
-                "ShippingAddressId": 5423534563,
-                "EmailAddressId": 54235345356,
-                "Filter": [{"EmailAddress": "jsmith@domain.com", "DeleteOptOut": 1}],
-            },
-            {
-                "OmedaProductId": 101589,
-                "Receive": 0,
-                "Filter": [{"EmailAddress": "jsmith@domain.com"}],
-            },
-        ],
-    }
+    body = copy.deepcopy(ADD_ORDER_EXAMPLE)
     answer = await raw.post(ORDER, body)
     assert answer.status == 200, answer.text
