@@ -21,6 +21,8 @@ from __future__ import annotations
 import enum
 from typing import Any, NamedTuple
 
+from ._enums import pseudo_member
+
 __all__ = [
     "DEFAULT_TERMINAL",
     "Outcome",
@@ -163,13 +165,7 @@ class StatusCode(enum.IntEnum):
 
     @classmethod
     def _missing_(cls, value: object) -> StatusCode | None:
-        # bool is an int subclass, but True is no status code.
-        if not isinstance(value, int) or isinstance(value, bool):
-            return None
-        pseudo = int.__new__(cls, value)
-        pseudo._name_ = f"UNKNOWN_{value}"
-        pseudo._value_ = value
-        return pseudo
+        return pseudo_member(cls, value)
 
     @property
     def is_documented(self) -> bool:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from omeda_async._enums import pseudo_member
 from omeda_async._errors import MalformedResponseError
 from omeda_async._json import error_messages, last
 from omeda_async._status import StatusCode
@@ -68,7 +69,7 @@ class PaymentStatus(enum.IntEnum):
 
     @classmethod
     def _missing_(cls, value: object) -> PaymentStatus | None:
-        return _pseudo_member(cls, value)
+        return pseudo_member(cls, value)
 
     @property
     def is_documented(self) -> bool:
@@ -113,7 +114,7 @@ class MarketingClass(enum.IntEnum):
 
     @classmethod
     def _missing_(cls, value: object) -> MarketingClass | None:
-        return _pseudo_member(cls, value)
+        return pseudo_member(cls, value)
 
     @property
     def is_active(self) -> bool:
@@ -124,19 +125,6 @@ class MarketingClass(enum.IntEnum):
     def is_documented(self) -> bool:
         """True for the thirteen codes on Omeda's page."""
         return self._name_ in type(self).__members__
-
-
-_E = TypeVar("_E", bound=enum.IntEnum)
-
-
-def _pseudo_member(cls: type[_E], value: object) -> _E | None:
-    # Same tolerance as StatusCode: a code Omeda adds later keeps its number.
-    if not isinstance(value, int) or isinstance(value, bool):
-        return None
-    pseudo = int.__new__(cls, value)
-    pseudo._name_ = f"UNKNOWN_{value}"
-    pseudo._value_ = value
-    return pseudo
 
 
 # --- tolerant field readers ---------------------------------------------------------
