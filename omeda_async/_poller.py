@@ -100,10 +100,11 @@ class StatusEvent:
     """One observed change of a transaction's status (``previous`` is None the first time)."""
 
     transaction_id: int
-    key: str
     previous: StatusCode | None
     status: StatusCode
     at: float
+    key: str
+    """The tracking's key (after DESIGN.md's four fields, so their positions hold)."""
 
 
 @attrs.frozen
@@ -813,7 +814,7 @@ class TransactionPoller:
             tracking._history += ((now, status),)
             tracking._unchanged = 0
             await self._store.record_status(tracking.key, status, now)
-            event = StatusEvent(tracking.transaction_id, tracking.key, previous, status, now)
+            event = StatusEvent(tracking.transaction_id, previous, status, now, tracking.key)
             for feed in self._event_feeds:
                 feed._push(event)
         else:

@@ -1068,3 +1068,21 @@ async def test_resume_after_close_picks_up_cancelled_work(
     await clock.run_until(tracking.done)
     assert tracking.result().outcome is Outcome.SUCCEEDED
     assert await store.unfinished() == []
+
+
+def test_status_event_fields_keep_the_design_order() -> None:
+    """StatusEvent(transaction_id, previous, status, at) as DESIGN.md names it; key comes last."""
+    event = StatusEvent(7, None, StatusCode(0), 1.5, "k")
+    assert (event.transaction_id, event.previous, event.status, event.at, event.key) == (
+        7,
+        None,
+        StatusCode(0),
+        1.5,
+        "k",
+    )
+    assert [field.name for field in attrs.fields(StatusEvent)][:4] == [
+        "transaction_id",
+        "previous",
+        "status",
+        "at",
+    ]
