@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,6 +23,7 @@ from omeda_async._schedule import (
     poll_interval,
     status_outcome,
 )
+from omeda_async.testing import Scenario
 
 HELD_CODES = [1, 3, 20, 35, 36, 37]
 PENDING = StatusCode.DUPECHECK_RUNNING
@@ -297,3 +300,37 @@ def test_jitter_never_piles_records_onto_a_bound(unchanged: int) -> None:
     intervals = [poll_interval(policy, None, unchanged, u) for u in draws]
     assert len(set(intervals)) == len(draws)
     assert all(policy.initial_delay <= i <= policy.max_interval for i in intervals)
+
+
+def _walk(policy: PollPolicy, path: Scenario, rng: random.Random) -> tuple[int, float]:
+    """(lookups, seconds from completion to report) of the pure schedule on a fake's path."""
+    now, lookups, previous, unchanged = first_due(policy, 0.0, rng.random()), 0, None, 0
+    while True:
+        lookups += 1
+        status = path.status_at(now)
+        unchanged = 0 if status != previous else unchanged + 1
+        previous = status
+        step = after_status(
+            policy, status, unchanged=unchanged, now=now, started=0.0, u=rng.random()
+        )
+        if step.due is None:
+            return lookups, now - path.total_seconds
+        now = step.due
+
+
+def test_bulk_preset_spends_fewer_lookups_and_still_reports_within_a_minute() -> None:
+    """PollPolicy.bulk() on FakeOmeda's paths: fewer lookups than the defaults, prompt reports.
+
+    Records take 1-30 minutes over the fake's dozen-code paths; the defaults
+    go back to 2 s at every code, the bulk preset to 20 s.
+    """
+    rng = random.Random(3)
+    paths = [
+        Scenario.named(name).jittered(rng, rng.uniform(60.0, 1800.0))
+        for name in ("new_customer", "existing_customer", "partial") * 40
+    ]
+    default = [_walk(PollPolicy(), path, rng) for path in paths]
+    bulk = [_walk(PollPolicy.bulk(), path, rng) for path in paths]
+    assert sum(n for n, _ in bulk) < 0.6 * sum(n for n, _ in default)
+    assert max(delay for _, delay in bulk) <= PollPolicy.bulk().max_interval * JITTER_HIGH
+    assert (PollPolicy.bulk().initial_delay, PollPolicy.bulk().multiplier) == (20.0, 1.5)

@@ -118,6 +118,6 @@ async def track(client: OmedaClient) -> Outcome:
     result: TrackingResult = await client.wait_for_transaction(
         5, timeout=60.0, policy=PollPolicy(initial_delay=1.0)
     )
-    poller: TransactionPoller = client.poller(policy=PollPolicy(), max_in_flight=8)
+    poller: TransactionPoller = client.poller(policy=PollPolicy.bulk(), max_in_flight=8)
     await poller.close()
     return result.outcome
