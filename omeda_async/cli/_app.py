@@ -378,7 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class Interrupt:
-    """Ctrl-C while a command runs: the first asks for a clean stop, a second forces it."""
+    """Ctrl-C or SIGTERM while a command runs: the first asks for a clean stop, a second forces it.
+
+    SIGTERM is what a service manager, a container runtime or ``kill`` sends: a
+    job stopped that way finishes its requests in flight and journals them, as on
+    Ctrl-C, instead of dying with records whose outcome is unknown.
+    """
 
     def __init__(self, task: asyncio.Task[Any] | None = None) -> None:
         self.requested = asyncio.Event()
@@ -387,12 +392,15 @@ class Interrupt:
         """What a clean stop does, said when it starts (each command sets its own)."""
         self._task = task
 
-    def trigger(self) -> None:
-        """Called on SIGINT (and by tests)."""
+    def trigger(self, signal_name: str = "SIGINT") -> None:
+        """Called on SIGINT and SIGTERM (and by tests)."""
         self.count += 1
         if self.count == 1:
+            on, again = (
+                ("", "Ctrl-C") if signal_name == "SIGINT" else (f" on {signal_name}", signal_name)
+            )
             print(
-                f"\nomeda-async: stopping: {self.stopping} (Ctrl-C again to stop at once)",
+                f"\nomeda-async: stopping{on}: {self.stopping} ({again} again to stop at once)",
                 file=sys.stderr,
                 flush=True,
             )
@@ -411,17 +419,18 @@ def run_async(command: Callable[[Interrupt], Awaitable[int]]) -> int:
     async def main() -> int:
         interrupt = Interrupt(asyncio.current_task())
         loop = asyncio.get_running_loop()
-        installed = False
+        installed: list[signal.Signals] = []
         # Unavailable off the main thread (and on Windows): Ctrl-C then raises
-        # KeyboardInterrupt as usual.
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGINT, interrupt.trigger)
-            installed = True
+        # KeyboardInterrupt as usual, and SIGTERM ends the process.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, interrupt.trigger, signum.name)
+                installed.append(signum)
         try:
             code = await command(interrupt)
         finally:
-            if installed:
-                loop.remove_signal_handler(signal.SIGINT)
+            for signum in installed:
+                loop.remove_signal_handler(signum)
         if interrupt.count and code != EXIT_USAGE:
             return EXIT_INTERRUPTED
         return code

@@ -7,6 +7,8 @@ import json
 import signal
 from pathlib import Path
 
+import pytest
+
 from omeda_async import RecordState, SqliteStore
 from omeda_async.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
@@ -104,11 +106,13 @@ async def test_submit_reads_stdin(cli: Cli, tmp_path: Path) -> None:
     assert len(cli.fake.transactions) == 3
 
 
-async def test_ctrl_c_then_resume_loses_nothing_and_duplicates_nothing(
-    cli: Cli, tmp_path: Path
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+async def test_stop_then_resume_loses_nothing_and_duplicates_nothing(
+    cli: Cli, tmp_path: Path, stop: signal.Signals
 ) -> None:
-    """SIGINT mid-submit exits 130 with the summary so far and a consistent journal; the same
-    command again sends exactly the rest: every row queued once, no duplicate."""
+    """SIGINT (Ctrl-C) or SIGTERM (a service manager) mid-submit exits 130 with the summary
+    so far and a consistent journal; the same command again sends exactly the rest: every
+    row queued once, no duplicate."""
     total = 120
     path = write_payloads(tmp_path / "in.jsonl", valid_payloads(total))
     journal = tmp_path / "job.db"
@@ -121,9 +125,10 @@ async def test_ctrl_c_then_resume_loses_nothing_and_duplicates_nothing(
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(queued(10), 30)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     first = await finish(process)
     assert first.code == EXIT_INTERRUPTED, first.err
+    assert ("on SIGTERM" in first.err) == (stop is signal.SIGTERM)
     assert "stopped cleanly" in first.err
     assert "Submission" in first.err  # the summary so far
     queued_first = len(cli.fake.transactions)
