@@ -17,6 +17,8 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Final
 
+from omeda_async import PollPolicy
+
 from . import EXIT_INTERRUPTED, EXIT_USAGE
 from ._config import ConfigError
 
@@ -120,7 +122,11 @@ def _add_format(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-def _add_poll_options(parser: argparse.ArgumentParser) -> None:
+def _add_poll_options(parser: argparse.ArgumentParser, *, bulk: bool) -> None:
+    # A bulk job polls by PollPolicy.bulk() (fewer lookups per record), a few
+    # transactions by PollPolicy() (quick reports): what each is for.
+    base = PollPolicy.bulk() if bulk else PollPolicy()
+    preset = "PollPolicy.bulk()" if bulk else "PollPolicy()"
     group = parser.add_argument_group("tracking")
     group.add_argument(
         "--deadline",
@@ -132,9 +138,12 @@ def _add_poll_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--poll-interval",
         type=_positive_float,
-        default=2.0,
+        default=base.initial_delay,
         metavar="SECONDS",
-        help="first lookup delay, and again after each status change (default 2)",
+        help=(
+            "first lookup delay, and again after each status change "
+            f"(default {base.initial_delay:g}, as {preset})"
+        ),
     )
     group.add_argument(
         "--stop-on-hold",
@@ -274,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument(
         "--out", metavar="FILE", default=None, help="write the JSON lines here, not stdout"
     )
-    _add_poll_options(submit)
+    _add_poll_options(submit, bulk=True)
 
     status = _subparser(
         commands,
@@ -311,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     track.add_argument(
         "--resume", metavar="PATH", default=None, help="the journal whose unfinished ids to track"
     )
-    _add_poll_options(track)
+    _add_poll_options(track, bulk=False)
     _add_format(track, suppress=True)
 
     history = _subparser(

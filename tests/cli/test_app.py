@@ -5,9 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import attrs
 import pytest
 
+from omeda_async import PollPolicy
 from omeda_async.cli import EXIT_USAGE, main
+from omeda_async.cli._app import build_parser
+from omeda_async.cli._commands import _poll_policy
 from omeda_async.cli._config import Settings
 
 from .conftest import Cli
@@ -71,6 +75,17 @@ def test_global_options_work_after_the_command(capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert "missing" not in err
     assert "base_url" in err
+
+
+def test_bulk_submit_polls_by_the_bulk_preset_and_track_by_the_defaults() -> None:
+    """`submit --track` follows a whole file: PollPolicy.bulk()'s pace; `track` PollPolicy()'s."""
+    parser = build_parser()
+    submit = parser.parse_args(["submit", "rows.jsonl", "--track"])
+    track = parser.parse_args(["track", "1"])
+    assert submit.poll_interval == PollPolicy.bulk().initial_delay
+    assert track.poll_interval == PollPolicy().initial_delay
+    assert _poll_policy(submit) == attrs.evolve(PollPolicy.bulk(), deadline=submit.deadline)
+    assert _poll_policy(track) == PollPolicy()
 
 
 def test_help_never_shows_a_credential(
