@@ -3,10 +3,12 @@
 Contenders (the payload is the JSON example of Omeda's "Save Customer and
 Order" page, its syntax slips mended):
 
-* ``omeda_async`` model path: ``customer_and_order_body(model)``: unstructure,
-  validate, encode;
-* ``omeda_async`` dict path: ``customer_and_order_body(dict)``: validate the
-  dict as given, normalize it, encode;
+* ``omeda_async`` model path: ``customer_and_order_body(model)``: one pass
+  reads the model, checks every rule and builds the wire dict (exactly
+  ``to_dict(model)``), then encode;
+* ``omeda_async`` dict path: ``customer_and_order_body(dict)``: one pass checks
+  the dict as given and builds its normalized wire dict (digit-string ids as
+  ints, as the tables name them), then encode;
 * the floor: ``json`` encoding of the finished wire dict with the request
   builder's settings (no validation or conversion at all);
 * pydantic v2 (what many users would write instead, ``_pydantic_model``):
@@ -94,8 +96,8 @@ def example_model() -> CustomerAndOrder:
     return CustomerAndOrder.from_dict(example_dict())
 
 
-MODEL = "omeda_async: model path (unstructure + validate + encode)"
-DICT = "omeda_async: dict path (validate + normalize + encode)"
+MODEL = "omeda_async: model path (check + build in one pass, encode)"
+DICT = "omeda_async: dict path (check + normalize in one pass, encode)"
 FLOOR = "floor: json encoding of the wire dict"
 DUMPS = "json.dumps(wire) with defaults"
 PYD_FULL = "pydantic v2: model_validate(dict) + model_dump_json"

@@ -38,12 +38,15 @@ from omeda_async._errors import PayloadValidationError
 from ._payloads import PAYLOAD_CLASSES, SPEC_KEY, FieldSpec, Kind, Payload
 
 __all__ = [
+    "INT_TEXT",
     "STRUCTURE_ERRORS",
     "from_dict",
     "parse_wire_date",
     "payload_converter",
+    "scalar_unstructure_hook",
     "spec_fields",
     "to_dict",
+    "wire_normalizer",
 ]
 
 P = TypeVar("P", bound=Payload)
@@ -51,7 +54,8 @@ P = TypeVar("P", bound=Payload)
 UnstructureHook = Callable[[Any], Any]
 StructureHook = Callable[[Any, Any], Any]
 
-_INT_TEXT = re.compile(r"-?[0-9]+\Z")
+#: A string of digits, optionally signed: the pages send ids this way.
+INT_TEXT = re.compile(r"-?[0-9]+\Z")
 _DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?\Z")
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _DATE_MINUTE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}\Z")
@@ -70,7 +74,7 @@ def spec_fields(cls: type[Payload]) -> tuple[tuple[str, FieldSpec], ...]:
 
 def is_int_text(value: str) -> bool:
     """A string of digits (optionally signed): the pages send ids this way."""
-    return _INT_TEXT.match(value) is not None
+    return INT_TEXT.match(value) is not None
 
 
 def is_decimal_text(value: str) -> bool:
@@ -156,6 +160,8 @@ def _unstructure_date_time(value: Any) -> Any:
 
 
 def _unstructure_behavior_date_time(value: Any) -> Any:
+    if type(value) is datetime and value.tzinfo is None:
+        return value.isoformat(" ", "seconds")
     if isinstance(value, datetime):
         return _naive(value).isoformat(" ", "seconds")
     return value  # a bare date has no time of day: reported by the validator
@@ -219,6 +225,11 @@ _SCALAR_UNSTRUCTURE: dict[Kind, UnstructureHook] = {
     Kind.BEHAVIOR_DATE_TIME: _unstructure_behavior_date_time,
     Kind.DEMOGRAPHIC_VALUE: _unstructure_values,
 }
+
+
+def scalar_unstructure_hook(kind: Kind) -> UnstructureHook:
+    """The converter's unstructure hook for a scalar field of ``kind`` (model value -> wire)."""
+    return _SCALAR_UNSTRUCTURE[kind]
 
 
 def _with_extras(
@@ -384,6 +395,22 @@ def _structure_nested(spec: FieldSpec, hook: StructureHook) -> StructureHook:
         raise _fail(spec, value)
 
     return structure_object if spec.kind is Kind.OBJECT else structure_list
+
+
+def wire_normalizer(spec: FieldSpec) -> UnstructureHook:
+    """What a dict's value for a scalar field becomes on the wire: structured, then unstructured.
+
+    The validator's one-pass build calls this only for a value it has already
+    accepted and that is not in wire form yet (``"0065.5"`` -> ``"65.5"``, a
+    ``date`` -> its text), so the converter's own hooks decide the result.
+    """
+    structure = _structure_scalar(spec)
+    unstructure = _SCALAR_UNSTRUCTURE[spec.kind]
+
+    def normalize(value: Any) -> Any:
+        return unstructure(structure(value, None))
+
+    return normalize
 
 
 # ---------------------------------------------------------------- the factory

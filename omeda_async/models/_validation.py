@@ -1,15 +1,28 @@
 """``validate``: every documented rule a payload breaks, with its JSON path.
 
-The validator checks Omeda's WIRE form (PascalCase keys), so a model is
-unstructured first and a dict is checked as it is; the fake server validates
-the bodies it receives with this same function. One walk collects every
-violation: it never stops at the first and never raises for a bad payload.
+Rules are checked on Omeda's WIRE form (PascalCase keys, the values sent):
+a dict is checked as given, a model as the dict it unstructures to; the fake
+server validates the bodies it receives with this same code. One walk
+collects every violation: it never stops at the first and never raises for a
+bad payload.
+
+The same walk builds the wire dict that is sent (:func:`checked_wire`, which
+the request builders use), so checking and serializing cost one pass:
+
+* from a model, it reads the attributes and converts each value with the
+  converter's own hook, giving exactly ``payload_converter().unstructure``
+  (key order included);
+* from a dict, it keeps values already in wire form and converts the rest as
+  structuring then unstructuring would (digit-string ids -> int, money to its
+  exact text, dates to Omeda's formats), so a dict and the model it describes
+  are sent as the same bytes, whatever the key order of the dict.
 
 The rules come from the :class:`~._payloads.FieldSpec` table the converter is
 built from. Each payload class's rules are compiled once, on first use, into
-one straight-line Python function (as attrs and cattrs generate theirs): the
-common case, a value of the right type within its limits, costs a dict lookup
-and a type test, and only a broken rule calls out to build its message.
+two straight-line Python functions (as attrs and cattrs generate theirs), one
+per input, from the same per-field snippets: the common case, a value of the
+right type within its limits, costs an attribute read or a dict lookup, a
+type test and a store, and only a broken rule calls out to build its message.
 ``_rules_for(cls).source`` shows the generated code.
 
 Rule codes: ``required``, ``conditional`` (a rule between fields), ``type``,
@@ -24,16 +37,27 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
 import attrs
+from cattrs.fns import identity
 
-from ._converter import is_decimal_text, is_int_text, payload_converter, spec_fields
+from ._converter import (
+    INT_TEXT,
+    is_decimal_text,
+    is_int_text,
+    payload_converter,
+    scalar_unstructure_hook,
+    spec_fields,
+    wire_normalizer,
+)
 from ._payloads import (
     PAYLOAD_CLASSES,
     CustomerAndOrder,
@@ -44,7 +68,7 @@ from ._payloads import (
     TextFormat,
 )
 
-__all__ = ["STRUCTURAL_RULES", "Violation", "validate", "validate_wire"]
+__all__ = ["STRUCTURAL_RULES", "Violation", "checked_wire", "validate", "validate_wire"]
 
 #: Rule codes about the shape of the data (as opposed to Omeda's business rules).
 STRUCTURAL_RULES: Final = frozenset({"type", "unknown_field", "date_format"})
@@ -96,7 +120,12 @@ def _render(path: _Path, leaf: str | None = None) -> str:
 
 
 class _Walk:
-    """The state of one validation: what was found, and what spans the submission."""
+    """The state of one pass: what was found, and what spans the submission.
+
+    ``root`` is the submission's wire dict; the model pass points it at the
+    dict it is building, whose top-level ids are in place before any nested
+    rule reads them (see ``_compile``).
+    """
 
     __slots__ = ("out", "root", "root_fields", "seen")
 
@@ -154,7 +183,10 @@ def _is_int_or_str(v: Any) -> bool:
 
 def _is_values(v: Any) -> bool:
     if isinstance(v, list | tuple):
-        return all(_is_int_or_str(item) for item in v)
+        for item in v:  # a loop, not all(): this runs for every demographic list
+            if type(item) is not int and type(item) is not str and not _is_int_or_str(item):
+                return False
+        return True
     return _is_int_or_str(v)
 
 
@@ -169,6 +201,21 @@ def _is_real_date(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _as_int(walk: _Walk, path: _Path, spec: FieldSpec, v: Any) -> int | None:
+    """An integer field's ``v`` that is not a plain int, as the int sent; None once reported.
+
+    Digit strings and IntEnum members are accepted (the pages send ids both
+    ways); a digit string longer than ``int()`` reads is a type violation.
+    """
+    if _is_int(v):
+        try:
+            return int(v)
+        except ValueError:  # more digits than sys.get_int_max_str_digits()
+            pass
+    _bad_type(walk, path, spec, v)
+    return None
 
 
 # ---------------------------------------------------------- violation builders
@@ -235,17 +282,16 @@ def _too_low(walk: _Walk, path: _Path, spec: FieldSpec, v: Any) -> None:
     walk.add(path, spec.wire, message, "range")
 
 
-def _unique(walk: _Walk, path: _Path, spec: FieldSpec, v: Any) -> None:
-    key = v if type(v) is int else int(v)
-    if key in walk.seen:
+def _unique(walk: _Walk, path: _Path, spec: FieldSpec, v: int) -> None:
+    if v in walk.seen:
         walk.add(
             path,
             spec.wire,
-            f"{spec.wire} {key} cannot be included more than once in a submission.",
+            f"{spec.wire} {v} cannot be included more than once in a submission.",
             "duplicate",
         )
     else:
-        walk.seen.add(key)
+        walk.seen.add(v)
 
 
 def _needs_root(walk: _Walk, path: _Path, spec: FieldSpec) -> None:
@@ -317,12 +363,20 @@ def _group_conflict(walk: _Walk, path: _Path, group: OneOf) -> None:
 
 @attrs.frozen
 class _Rules:
-    """One payload class's rules, compiled: ``check`` walks one node of that class."""
+    """One payload class's rules, compiled into its two passes.
+
+    ``from_wire(node, path, walk, model)`` checks a wire dict and returns it as
+    it is sent (``model``: the model it was unstructured from, if any);
+    ``from_model(model, path, walk)`` checks a model and returns exactly
+    ``unstructure(model)``, the converter's hook for the class.
+    """
 
     name: str
     known: frozenset[str]
     folded: dict[str, str]
-    check: Callable[[Mapping[Any, Any], _Path, _Walk, Any], None]
+    from_wire: Callable[[Mapping[Any, Any], _Path, _Walk, Any], dict[Any, Any]]
+    from_model: Callable[[Any, _Path, _Walk], dict[Any, Any]]
+    unstructure: Callable[[Any], dict[Any, Any]]
     source: str
 
 
@@ -372,15 +426,49 @@ def _check_extras(rules: _Rules, extra: Any, path: _Path, walk: _Walk) -> None:
             )
 
 
+def _through_the_converter(rules: _Rules, model: Any, path: _Path, walk: _Walk) -> dict[Any, Any]:
+    """The model pass when extra_fields is not a plain dict, or shadows a documented field.
+
+    Merged extras then change what the wire dict holds under a documented
+    name, so the converter unstructures the model and that dict is checked,
+    paired with its model. Rare: it is a violation but for a read-only mapping.
+    """
+    wire = rules.unstructure(model)
+    if path is None:
+        walk.root = wire
+    rules.from_wire(wire, path, walk, model)
+    return wire
+
+
+# No model behind any element: zipped with a wire list, it pairs each with None.
+_UNPAIRED: Final = itertools.repeat(None)
+
+
+def _paired(models: Any, items: Any, cls: type[Payload]) -> Any:
+    """The model behind each element of a wire list (None where there is none)."""
+    if not isinstance(models, list | tuple) or len(models) != len(items):
+        return _UNPAIRED
+    return [c if isinstance(c, cls) else None for c in models]
+
+
+def _paired_one(model: Any, cls: type[Payload]) -> Any:
+    return model if isinstance(model, cls) else None
+
+
 # ------------------------------------------------------------- code generation
 
 _HELPERS: Final[dict[str, Any]] = {
     "Mapping": Mapping,
     "date": date,
     "datetime": datetime,
+    "Decimal": Decimal,
     "SEQUENCES": (list, tuple),
     "POSTAL_COUNTRIES": _POSTAL_COUNTRIES,
-    "is_int": _is_int,
+    "UNPAIRED": _UNPAIRED,
+    "as_int": _as_int,
+    "int_text": INT_TEXT.match,
+    # Digit strings shorter than this always convert, whatever int()'s digit limit is set to.
+    "SAFE_DIGITS": sys.int_info.str_digits_check_threshold,
     "is_decimal": _is_decimal,
     "is_int_or_str": _is_int_or_str,
     "is_values": _is_values,
@@ -409,19 +497,11 @@ _HELPERS: Final[dict[str, Any]] = {
     "group_conflict": _group_conflict,
     "unknown_keys": _unknown_keys,
     "check_extras": _check_extras,
+    "through_the_converter": _through_the_converter,
+    "paired": _paired,
+    "paired_one": _paired_one,
 }
 
-# A test that is true when ``v`` has the wrong type; the cheap exact-type test
-# comes first so the common case never calls a function.
-_BAD_TYPE: Final[dict[Kind, str]] = {
-    Kind.STR: "type(v) is not str and not isinstance(v, str)",
-    Kind.INT: "type(v) is not int and not is_int(v)",
-    Kind.DECIMAL: "not is_decimal(v)",
-    Kind.BOOL: "type(v) is not bool",
-    Kind.INT_OR_STR: "type(v) is not str and type(v) is not int and not is_int_or_str(v)",
-    Kind.DEMOGRAPHIC_VALUE: "type(v) is not int and not is_values(v)",
-    Kind.RESPONSE_VALUE: "type(v) is not str and not is_response(v)",
-}
 # Which Python objects a date field takes besides text (a date field given a
 # datetime sends its date; BehaviorDate needs a time of day).
 _DATE_OBJECTS: Final = {
@@ -429,153 +509,310 @@ _DATE_OBJECTS: Final = {
     Kind.DATE_TIME: "date",
     Kind.BEHAVIOR_DATE_TIME: "datetime",
 }
+# Model values whose wire form is of the right type by construction, so the model
+# pass only checks their limits: the test, and whether the kind's hook converts
+# them (a date's text is in the documented shape, a finite Decimal's is a plain
+# number, an int is sent as it is).
+_WIRE_TYPED: Final = {
+    Kind.INT: ("type(v) is int", False),
+    Kind.DATE: ("type(v) is date or type(v) is datetime", True),
+    Kind.DATE_TIME: ("type(v) is date or type(v) is datetime", True),
+    Kind.BEHAVIOR_DATE_TIME: ("type(v) is datetime", True),
+    Kind.DECIMAL: ("type(v) is Decimal and v.is_finite()", True),
+}
+# Kinds whose unstructure hook is the identity: the model pass sends their values as given.
+_AS_GIVEN: Final = frozenset(
+    kind
+    for kind in Kind
+    if kind not in (Kind.OBJECT, Kind.LIST) and scalar_unstructure_hook(kind) is identity
+)
+
+
+def _indent(lines: list[str]) -> list[str]:
+    return ["    " + line for line in lines]
+
+
+def _branch(test: str, then: list[str], otherwise: list[str] | None = None) -> list[str]:
+    """``if test: then [else: otherwise]``, or ``if not (test): otherwise`` if ``then`` is empty."""
+    if not then:
+        return [f"if not ({test}):", *_indent(otherwise)] if otherwise else []
+    return [f"if {test}:", *_indent(then)] + (["else:", *_indent(otherwise)] if otherwise else [])
 
 
 def _blank_test(var: str) -> str:
-    """Python source that is true when ``var`` holds nothing: None, "" or an empty list."""
-    return f"({var} is None or {var} == '' or (type({var}) in SEQUENCES and not {var}))"
+    """Python source that is true when ``var`` holds nothing: None, "" or an empty list.
+
+    Truthiness first: a present value (the common case) costs one test.
+    """
+    return f"(not {var} and ({var} is None or {var} == '' or type({var}) in SEQUENCES))"
 
 
-def _value_checks(spec: FieldSpec, f: str) -> list[str]:
-    """Checks on a value already of the right type, one statement each."""
-    as_int = "(v if type(v) is int else int(v))"
+def _value_checks(spec: FieldSpec, f: str, w: str = "v") -> list[str]:
+    """Checks on a value of the right type, one statement each.
+
+    ``w`` names the value in wire form (an integer field's digit string as its
+    int); messages quote ``v``, the value as given.
+    """
     checks: list[str] = []
     if spec.max_length is not None:
         checks.append(f"if len(v) > {spec.max_length}: too_long(walk, path, {f}, v)")
     if spec.choices is not None:
-        subject = as_int if spec.kind is Kind.INT else "v"
-        checks.append(f"if {subject} not in {f}_CHOICES: bad_choice(walk, path, {f}, v)")
+        checks.append(f"if {w} not in {f}_CHOICES: bad_choice(walk, path, {f}, v)")
     if spec.text_format is TextFormat.EMAIL:
         checks.append(f"if email_match(v) is None: bad_email(walk, path, {f}, v)")
     if spec.text_format is TextFormat.COUNTRY_CODE:
         checks.append(f"if country_match(v) is None: bad_country(walk, path, {f}, v)")
     if spec.minimum is not None:
-        checks.append(f"if {as_int} < {spec.minimum}: too_low(walk, path, {f}, v)")
+        checks.append(f"if {w} < {spec.minimum}: too_low(walk, path, {f}, v)")
     if spec.unique:
-        checks.append(f"unique(walk, path, {f}, v)")
+        checks.append(f"unique(walk, path, {f}, {w})")
     if spec.needs_root is not None:
         checks.append(f"if walk.root_lacks({spec.needs_root!r}): needs_root(walk, path, {f})")
     return checks
 
 
-def _field_source(spec: FieldSpec, attribute: str, f: str) -> list[str]:
-    """The lines that check one field of a node."""
-    lines = [f"v = get({spec.wire!r})"]
-    if spec.required:
-        lines += ["if v is None or v == '':", f"    missing(walk, path, {f})", "else:"]
-    else:
-        lines += ["if v is not None:"]
-    body: list[str]
+def _scalar_source(spec: FieldSpec, f: str, store: bool) -> list[str]:
+    """Check a present scalar ``v``; with ``store``, put its wire form in ``out``.
+
+    The first test is for the wire form itself, so the common case costs a
+    type test; any other value the kind accepts is sent as ``{f}_NORMAL``
+    makes it (the converter's structure hook, then its unstructure hook).
+    """
+
+    def put(expr: str) -> list[str]:
+        return [f"out[{spec.wire!r}] = {expr}"] if store else []
+
+    bad = [f"bad_type(walk, path, {f}, v)"]
+    kind = spec.kind
+    if kind is Kind.INT:
+        # Inline for an int or digit-string id (the pages send both); as_int for the rest.
+        convert = [
+            "if type(v) is int: w = v",
+            "elif type(v) is str and int_text(v) is not None and len(v) < SAFE_DIGITS: w = int(v)",
+            f"else: w = as_int(walk, path, {f}, v)",
+        ]
+        return convert + _branch("w is not None", put("w") + _value_checks(spec, f, "w"))
+    checks = _value_checks(spec, f)
+    if kind is Kind.STR:
+        return _branch("type(v) is str or isinstance(v, str)", put("v") + checks, bad)
+    if kind is Kind.BOOL:
+        return _branch("type(v) is bool", put("v") + checks, bad)
+    if kind is Kind.INT_OR_STR:
+        test = "type(v) is str or type(v) is int or is_int_or_str(v)"
+        return _branch(test, put("v") + checks, bad)
+    if kind is Kind.DECIMAL:
+        return _branch("is_decimal(v)", put(f"{f}_NORMAL(v)") + checks, bad)
+    assert not checks, f"{spec.wire}: the table gives {kind} no value checks"
+    if kind in _DATE_OBJECTS:
+        # Text of a documented shape is sent as written: it reads back as itself.
+        text = _branch(
+            f"{f}_SHAPE(v) is None or not is_real_date(v)",
+            [f"bad_date(walk, path, {f}, v)"],
+            put("v"),
+        )
+        objects = _branch(f"isinstance(v, {_DATE_OBJECTS[kind]})", put(f"{f}_NORMAL(v)"), bad)
+        return _branch("type(v) is str", text, objects)
+    if kind is Kind.DEMOGRAPHIC_VALUE:
+        as_given, accepted = "type(v) is int or type(v) is str", "is_values(v)"
+    elif kind is Kind.RESPONSE_VALUE:
+        as_given, accepted = "type(v) is str or type(v) is int", "is_response(v)"
+    else:  # pragma: no cover - every Kind is handled above
+        raise AssertionError(kind)
+    return _branch(as_given, put("v"), _branch(accepted, put(f"{f}_NORMAL(v)"), bad))
+
+
+def _nested_source(spec: FieldSpec, attribute: str, f: str, store: bool, paired: bool) -> list[str]:
+    """Check a present ``v`` of an object or list field as wire dicts.
+
+    ``paired``: ``model`` (the from_wire argument) may be the model the dict
+    was unstructured from; its nested models are passed on with their dicts.
+    """
+    wire = spec.wire
     if spec.kind is Kind.OBJECT:
-        body = [
-            "if type(v) is dict or isinstance(v, Mapping):",
-            f"    c = model.{attribute} if model is not None else None",
-            f"    {f}_CHECK(v, (path, {spec.wire!r}, None), walk, "
-            f"c if isinstance(c, {f}_CLS) else None)",
-            "else:",
-            f"    bad_nested(walk, path, {f}, v)",
-        ]
+        c = f"None if model is None else paired_one(model.{attribute}, {f}_CLS)"
+        call = f"{f}_WIRE(v, (path, {wire!r}, None), walk, {c if paired else 'None'})"
+        return _branch(
+            "type(v) is dict or isinstance(v, Mapping)",
+            [f"out[{wire!r}] = {call}" if store else call],
+            [f"bad_nested(walk, path, {f}, v)"],
+        )
+    cs = f"UNPAIRED if model is None else paired(model.{attribute}, v, {f}_CLS)"
+    call = f"{f}_WIRE(item, (path, {wire!r}, i), walk, c)"
+    body = [f"if not v: empty(walk, path, {f})"] if spec.non_empty is not None else []
+    body += [
+        *(["items = []"] if store else []),
+        f"for i, (item, c) in enumerate(zip(v, {cs if paired else 'UNPAIRED'})):",
+        *_indent(
+            _branch(
+                "type(item) is dict or isinstance(item, Mapping)",
+                [f"items.append({call})" if store else call],
+                [f"bad_item(walk, path, {f}, i, item)"],
+            )
+        ),
+        *([f"out[{wire!r}] = items"] if store else []),
+    ]
+    return _branch(
+        "type(v) is list or isinstance(v, SEQUENCES)", body, [f"bad_nested(walk, path, {f}, v)"]
+    )
+
+
+def _present_source(
+    spec: FieldSpec, attribute: str, f: str, store: bool, paired: bool
+) -> list[str]:
+    """Check a present (not None, not required-but-blank) value ``v`` of one field."""
+    if spec.model is not None:
+        return _nested_source(spec, attribute, f, store, paired)
+    return _scalar_source(spec, f, store)
+
+
+def _absent_source(spec: FieldSpec, f: str, sent: bool) -> list[str]:
+    """A field that is absent: missing if required; out of ``out`` if it opens it (``sent``)."""
+    return ([f"missing(walk, path, {f})"] if spec.required else []) + (
+        [f"del out[{spec.wire!r}]"] if sent else []
+    )
+
+
+def _wire_field_source(
+    spec: FieldSpec, attribute: str, f: str, sent: bool, held: str | None
+) -> list[str]:
+    """The wire pass over one field: read it from the node, check it, store its wire form.
+
+    ``held``: the local that keeps the value as given for the sibling rules.
+    """
+    present = _present_source(spec, attribute, f, store=True, paired=True)
+    absent = _absent_source(spec, f, sent)
+    fetch = f"v = {held} = get({spec.wire!r})" if held else f"v = get({spec.wire!r})"
+    if spec.required:
+        return [fetch, *_branch("v is None or v == ''", absent, present)]
+    if absent:
+        return [fetch, *_branch("v is None", absent, present)]
+    return [fetch, *_branch("v is not None", present)]
+
+
+def _model_field_source(
+    spec: FieldSpec, attribute: str, f: str, sent: bool, held: str | None
+) -> list[str]:
+    """The model pass over one field: read the attribute, store its wire form, check that.
+
+    A nested model (or a list of them) goes through its own class's model
+    pass; any other value is stored as the converter's hook makes it and
+    checked as the wire pass would check it. ``held``: the local that keeps
+    the wire value for the sibling rules.
+    """
+    wire = spec.wire
+    # A value that is not a model of the field's class is sent as given by the nested hooks.
+    hook = spec.model is None and spec.kind not in _AS_GIVEN
+    stored = [f"v = {f}_HOOK(v)", f"out[{wire!r}] = v"] if hook else [f"out[{wire!r}] = v"]
+    checked = _present_source(spec, attribute, f, store=False, paired=False)
+    if spec.required:
+        checked = _branch("v == ''", [f"missing(walk, path, {f})"], checked)
+    as_hooked = stored + checked
+    if spec.kind is Kind.OBJECT:
+        present = _branch(
+            f"type(v) is {f}_CLS or isinstance(v, {f}_CLS)",
+            [f"out[{wire!r}] = {f}_MODEL(v, (path, {wire!r}, None), walk)"],
+            as_hooked,
+        )
     elif spec.kind is Kind.LIST:
-        body = ["if type(v) is list or isinstance(v, SEQUENCES):"]
-        if spec.non_empty is not None:
-            body += [f"    if not v: empty(walk, path, {f})"]
-        body += [
-            f"    ms = model.{attribute} if model is not None else None",
-            "    if ms is not None and (not isinstance(ms, SEQUENCES) or len(ms) != len(v)):",
-            "        ms = None",
-            "    i = 0",
-            "    for item in v:",
-            "        if type(item) is dict or isinstance(item, Mapping):",
-            "            if ms is None:",
-            f"                {f}_CHECK(item, (path, {spec.wire!r}, i), walk, None)",
-            "            else:",
-            "                c = ms[i]",
-            f"                {f}_CHECK(item, (path, {spec.wire!r}, i), walk, "
-            f"c if isinstance(c, {f}_CLS) else None)",
-            "        else:",
-            f"            bad_item(walk, path, {f}, i, item)",
-            "        i += 1",
-            "else:",
-            f"    bad_nested(walk, path, {f}, v)",
+        # The converter's list hook: exact lists and tuples only; other items as they are.
+        item = _branch(
+            "type(item) is dict or isinstance(item, Mapping)",
+            [f"{f}_WIRE(item, (path, {wire!r}, i), walk, None)"],
+            [f"bad_item(walk, path, {f}, i, item)"],
+        )
+        loop = [
+            *([f"if not v: empty(walk, path, {f})"] if spec.non_empty is not None else []),
+            "items = []",
+            "for i, item in enumerate(v):",
+            *_indent(
+                _branch(
+                    f"type(item) is {f}_CLS or isinstance(item, {f}_CLS)",
+                    [f"items.append({f}_MODEL(item, (path, {wire!r}, i), walk))"],
+                    ["items.append(item)", *item],
+                )
+            ),
+            f"out[{wire!r}] = items",
         ]
-    elif spec.kind in _DATE_OBJECTS:
-        body = [
-            "if type(v) is str:",
-            f"    if {f}_SHAPE(v) is None or not is_real_date(v):",
-            f"        bad_date(walk, path, {f}, v)",
-            f"elif not isinstance(v, {_DATE_OBJECTS[spec.kind]}):",
-            f"    bad_type(walk, path, {f}, v)",
-        ]
+        present = _branch("type(v) is list or type(v) is tuple", loop, as_hooked)
+    elif spec.kind in _WIRE_TYPED:
+        test, hooked = _WIRE_TYPED[spec.kind]
+        typed = [f"v = {f}_HOOK(v)"] if hooked else []
+        typed += [f"out[{wire!r}] = v", *_value_checks(spec, f)]
+        present = _branch(test, typed, as_hooked)
     else:
-        checks = _value_checks(spec, f)
-        body = [f"if {_BAD_TYPE[spec.kind]}:", f"    bad_type(walk, path, {f}, v)"]
-        if len(checks) == 1 and checks[0].startswith("if "):
-            body += ["el" + checks[0]]
-        elif checks:
-            body += ["else:"] + ["    " + check for check in checks]
-    return lines + ["    " + line for line in body]
+        present = as_hooked
+    absent = _absent_source(spec, f, sent)
+    if held:
+        assert spec.model is None, f"{spec.wire}: sibling rules read scalar fields only"
+        present, absent = [*present, f"{held} = v"], [*absent, f"{held} = None"]
+    return [f"v = m.{attribute}", *_branch("v is not None", present, absent)]
+
+
+def _sibling_fields(
+    specs: tuple[tuple[str, FieldSpec], ...], groups: tuple[OneOf, ...]
+) -> set[str]:
+    """The fields the rules between siblings read: each pass keeps them in locals."""
+    wires: set[str] = set()
+    for _, spec in specs:
+        for other in (spec.required_with, spec.required_in_country, spec.region_of):
+            if other is not None:
+                wires |= {spec.wire, other}
+    for group in groups:
+        wires |= {*group.fields, *group.when_any}
+    return wires
 
 
 def _sibling_source(
-    specs: tuple[tuple[str, FieldSpec], ...], names: dict[str, str], groups: tuple[OneOf, ...]
+    specs: tuple[tuple[str, FieldSpec], ...],
+    names: dict[str, str],
+    held: dict[str, str],
+    groups: tuple[OneOf, ...],
 ) -> list[str]:
-    """The lines for the rules between sibling fields (the page's "conditional" rows)."""
+    """The lines for the rules between sibling fields (the page's "conditional" rows).
+
+    ``held[wire]`` is the local holding the field's value (None if absent).
+    """
     lines: list[str] = []
-    by_wire = {spec.wire: spec for _, spec in specs}
     for _, spec in specs:
         if spec.required_with is not None:
             f, other = names[spec.wire], names[spec.required_with]
+            o, v = held[spec.required_with], held[spec.wire]
             lines += [
-                f"o = get({spec.required_with!r})",
-                f"if not {_blank_test('o')}:",
-                f"    v = get({spec.wire!r})",
-                f"    if {_blank_test('v')}: dependent_missing(walk, path, {f}, {other}, o)",
+                f"if not {_blank_test(o)} and {_blank_test(v)}:",
+                f"    dependent_missing(walk, path, {f}, {other}, {o})",
             ]
-    for country_field in dict.fromkeys(
-        s.required_in_country or s.region_of
-        for _, s in specs
-        if s.required_in_country or s.region_of
-    ):
-        assert country_field in by_wire, country_field
-        lines += [
-            f"o = get({country_field!r})",
-            "if type(o) is str and o.upper() in POSTAL_COUNTRIES:",
-        ]
+    countries = [c for _, s in specs if (c := s.required_in_country or s.region_of) is not None]
+    for country_field in dict.fromkeys(countries):
+        o = held[country_field]
+        lines += [f"if type({o}) is str and {o}.upper() in POSTAL_COUNTRIES:"]
         for _, spec in specs:
             f = names[spec.wire]
             if spec.required_in_country == country_field:
-                lines += [
-                    f"    v = get({spec.wire!r})",
-                    f"    if {_blank_test('v')}: country_missing(walk, path, {f})",
-                ]
+                v = held[spec.wire]
+                lines += [f"    if {_blank_test(v)}: country_missing(walk, path, {f})"]
             if spec.region_of == country_field:
+                v = held[spec.wire]
                 lines += [
-                    f"    v = get({spec.wire!r})",
-                    "    if type(v) is str and v and region_match(v) is None:",
-                    f"        bad_region(walk, path, {f}, v)",
+                    f"    if type({v}) is str and {v} and region_match({v}) is None:",
+                    f"        bad_region(walk, path, {f}, {v})",
                 ]
     for index, group in enumerate(groups):
         g = f"G{index}"
-        indent = ""
+        count = [
+            "n = " + " + ".join(f"(not {_blank_test(held[wire])})" for wire in group.fields),
+            f"if n == 0: group_missing(walk, path, {g})",
+            *([f"elif n > 1: group_conflict(walk, path, {g})"] if group.conflict else []),
+        ]
         if group.when_any:
-            triggers = " or ".join(
-                f"not {_blank_test(f'o{i}')}" for i in range(len(group.when_any))
-            )
-            lines += [f"o{i} = get({w!r})" for i, w in enumerate(group.when_any)]
-            lines += [f"if {triggers}:"]
-            indent = "    "
-        lines += [indent + "n = 0"]
-        for wire in group.fields:
-            lines += [indent + f"v = get({wire!r})", indent + f"if not {_blank_test('v')}: n += 1"]
-        lines += [indent + f"if n == 0: group_missing(walk, path, {g})"]
-        if group.conflict is not None:
-            lines += [indent + f"elif n > 1: group_conflict(walk, path, {g})"]
+            triggers = " or ".join(f"not {_blank_test(held[wire])}" for wire in group.when_any)
+            count = [f"if {triggers}:", *_indent(count)]
+        lines += count
     return lines
 
 
 @functools.cache
 def _compiled() -> dict[type[Payload], _Rules]:
-    """Every payload class's rules, compiled once (leaves first: a check calls its children's)."""
+    """Every payload class's rules, compiled once (leaves first: a pass calls its children's)."""
     compiled: dict[type[Payload], _Rules] = {}
     for cls in PAYLOAD_CLASSES:
         compiled[cls] = _compile(cls, compiled)
@@ -586,48 +823,91 @@ def _rules_for(cls: type[Payload]) -> _Rules:
     return _compiled()[cls]
 
 
+def _root_fields_come_first(specs: tuple[tuple[str, FieldSpec], ...]) -> bool:
+    """The model pass builds the root dict as nested rules read it: ids must precede children."""
+    wires = [spec.wire for _, spec in specs]
+    read = {s.needs_root for c in PAYLOAD_CLASSES for _, s in spec_fields(c) if s.needs_root}
+    first_nested = min((i for i, (_, s) in enumerate(specs) if s.model), default=len(specs))
+    return all(wires.index(w) < first_nested for w in read if w in wires)
+
+
 def _compile(cls: type[Payload], compiled: Mapping[type[Payload], _Rules]) -> _Rules:
     namespace: dict[str, Any] = dict(_HELPERS)
     specs = spec_fields(cls)
+    assert _root_fields_come_first(specs), cls
+    defaults = attrs.fields_dict(cls)
     names: dict[str, str] = {}
-    body: list[str] = []
+    # Fields with a default other than None are always sent and open the dict,
+    # as in cattrs' generated unstructure function (DoCharge).
+    sent = [spec.wire for name, spec in specs if defaults[name].default is not None]
+    groups = cls._omeda_rules
+    siblings = _sibling_fields(specs, groups)
+    assert siblings <= {spec.wire for _, spec in specs}, cls
+    held: dict[str, str] = {}
+    wire_body: list[str] = []
+    model_body: list[str] = []
     for index, (attribute, spec) in enumerate(specs):
         f = names[spec.wire] = f"F{index}"
+        if spec.wire in siblings:
+            held[spec.wire] = f"h{index}"
         namespace[f] = spec
         if spec.model is not None:
-            namespace[f"{f}_CHECK"] = compiled[spec.model].check
+            namespace[f"{f}_WIRE"] = compiled[spec.model].from_wire
+            namespace[f"{f}_MODEL"] = compiled[spec.model].from_model
             namespace[f"{f}_CLS"] = spec.model
+        else:
+            namespace[f"{f}_HOOK"] = scalar_unstructure_hook(spec.kind)
+            namespace[f"{f}_NORMAL"] = wire_normalizer(spec)
         if spec.choices is not None:
             namespace[f"{f}_CHOICES"] = frozenset(spec.choices)
         if spec.kind in _DATE_SHAPES:
             namespace[f"{f}_SHAPE"] = _DATE_SHAPES[spec.kind].match
-        body += _field_source(spec, attribute, f)
-    groups = cls._omeda_rules
+        keep = held.get(spec.wire)
+        wire_body += _wire_field_source(spec, attribute, f, spec.wire in sent, keep)
+        model_body += _model_field_source(spec, attribute, f, spec.wire in sent, keep)
     for index, group in enumerate(groups):
         namespace[f"G{index}"] = group
-    body += _sibling_source(specs, names, groups)
-    body += [
-        "if model is not None and model.extra_fields is not None:",
-        "    check_extras(RULES, model.extra_fields, path, walk)",
-    ]
-    name = f"check_{cls.__name__}"
+    rules_between = _sibling_source(specs, names, held, groups)
+    opening = "out = {" + ", ".join(f"{wire!r}: None" for wire in sent) + "}"
+    name = cls.__name__
     source = "\n".join(
         [
-            f"def {name}(node, path, walk, model):",
+            f"def wire_{name}(node, path, walk, model):",
             "    if not KNOWN.issuperset(node):",
             "        unknown_keys(RULES, node, path, walk, model)",
             "    get = node.get",
-            *("    " + line for line in body),
+            "    " + opening,
+            *_indent(wire_body + rules_between),
+            "    if model is not None and model.extra_fields is not None:",
+            "        check_extras(RULES, model.extra_fields, path, walk)",
+            "    return out",
+            "",
+            f"def model_{name}(m, path, walk):",
+            "    extra = m.extra_fields",
+            "    if extra is not None and (",
+            "        type(extra) is not dict or not KNOWN.isdisjoint(extra)",
+            "    ):",
+            "        return through_the_converter(RULES, m, path, walk)",
+            "    " + opening,
+            "    if path is None:",
+            "        walk.root = out",
+            *_indent(model_body + rules_between),
+            "    if extra:",
+            "        out.update(extra)",
+            "        check_extras(RULES, extra, path, walk)",
+            "    return out",
         ]
     )
     known = frozenset(names)
     namespace["KNOWN"] = known
-    exec(compile(source, f"<omeda_async validator for {cls.__name__}>", "exec"), namespace)
+    exec(compile(source, f"<omeda_async passes for {name}>", "exec"), namespace)
     rules = _Rules(
-        name=cls.__name__,
+        name=name,
         known=known,
         folded={_fold(w): w for w in sorted(known)},
-        check=namespace[name],
+        from_wire=namespace[f"wire_{name}"],
+        from_model=namespace[f"model_{name}"],
+        unstructure=payload_converter().get_unstructure_hook(cls),
         source=source,
     )
     namespace["RULES"] = rules
@@ -637,22 +917,48 @@ def _compile(cls: type[Payload], compiled: Mapping[type[Payload], _Rules]) -> _R
 # ----------------------------------------------------------------- public API
 
 
+def _not_a_mapping(payload: Any, schema: type[Payload]) -> Violation:
+    return Violation(
+        "",
+        f"a {schema.__name__} payload must be a JSON object (a mapping); "
+        f"got {_describe(payload, True)}.",
+        "type",
+    )
+
+
+def checked_wire(
+    payload: Any, schema: type[Payload]
+) -> tuple[dict[Any, Any] | None, list[Violation]]:
+    """One pass over ``payload``: its wire dict, as sent, and every rule it breaks.
+
+    A model must be of class ``schema``; its wire dict is exactly ``to_dict``'s.
+    A dict that breaks no rule gives what ``from_dict`` then ``to_dict`` would
+    (in the field order of the model, whatever the dict's). The wire dict is
+    None when ``payload`` is neither a mapping nor a ``schema`` model.
+    """
+    if isinstance(payload, Payload):
+        if type(payload) is not schema:
+            message = f"expected a {schema.__name__} payload, got a {type(payload).__name__} model."
+            return None, [Violation("", message, "type")]
+        rules = _rules_for(schema)
+        walk = _Walk({}, rules.known)
+        return rules.from_model(payload, None, walk), walk.out
+    if not isinstance(payload, Mapping):
+        return None, [_not_a_mapping(payload, schema)]
+    rules = _rules_for(schema)
+    walk = _Walk(payload, rules.known)
+    return rules.from_wire(payload, None, walk, None), walk.out
+
+
 def validate_wire(
     payload: Any, schema: type[Payload], model: Payload | None = None
 ) -> list[Violation]:
     """Check a wire dict against ``schema``'s rules (``model``: the model it came from)."""
     if not isinstance(payload, Mapping):
-        return [
-            Violation(
-                "",
-                f"a {schema.__name__} payload must be a JSON object (a mapping); "
-                f"got {_describe(payload, True)}.",
-                "type",
-            )
-        ]
+        return [_not_a_mapping(payload, schema)]
     rules = _rules_for(schema)
     walk = _Walk(payload, rules.known)
-    rules.check(payload, None, walk, model)
+    rules.from_wire(payload, None, walk, model)
     return walk.out
 
 
@@ -668,14 +974,5 @@ def validate(payload: Any, *, schema: type[Payload] | None = None) -> list[Viola
     if schema is not None and not (isinstance(schema, type) and issubclass(schema, Payload)):
         raise TypeError(f"schema must be a payload model class, not {schema!r}")
     if isinstance(payload, Payload):
-        cls = type(payload)
-        if schema is not None and schema is not cls:
-            return [
-                Violation(
-                    "",
-                    f"expected a {schema.__name__} payload, got a {cls.__name__} model.",
-                    "type",
-                )
-            ]
-        return validate_wire(payload_converter().unstructure(payload), cls, payload)
-    return validate_wire(payload, schema or CustomerAndOrder)
+        return checked_wire(payload, schema or type(payload))[1]
+    return checked_wire(payload, schema or CustomerAndOrder)[1]

@@ -1,11 +1,13 @@
 """Payload -> request body: validate, then serialize to Omeda's compact JSON.
 
-The client calls exactly these two functions before any request is made. A
-model is unstructured once and that wire dict is both validated and sent. A
-dict is validated as given, then normalized through the converter (structure,
-then unstructure) so it is sent in the form Omeda's tables name: "accept both
-forms on input and send the form the table names" (digit-string ids go out as
-integers, dates and money in Omeda's formats).
+The client calls exactly these two functions before any request is made. One
+pass (:func:`~._validation.checked_wire`) checks every rule and builds the
+wire dict: a model's is exactly ``to_dict(model)``; a dict's is the form
+Omeda's tables name, "accept both forms on input and send the form the table
+names" (digit-string ids go out as integers, dates and money in Omeda's
+formats), in the model's field order. So a record is sent as the same bytes
+whether it came as a model or as a dict, in any key order (the bulk job keys
+its records by a hash of these bytes).
 """
 
 from __future__ import annotations
@@ -16,15 +18,14 @@ from typing import Any
 
 from omeda_async._errors import PayloadValidationError
 
-from ._converter import STRUCTURE_ERRORS, payload_converter
 from ._payloads import CustomerAndOrder, Order, Payload
-from ._validation import Violation, validate_wire
+from ._validation import Violation, checked_wire
 
 __all__ = ["customer_and_order_body", "order_body"]
 
 # Compact, UTF-8 (JSON's default encoding; escaping every non-ASCII character
 # would only make the body bigger and slower to build), and no NaN. The
-# converter builds trees, so only extra_fields could hold a cycle: that ends in
+# wire pass builds trees, so only extra_fields could hold a cycle: that ends in
 # a RecursionError (caught below) instead of paying for a cycle check per object.
 _encode = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
@@ -48,32 +49,7 @@ def order_body(payload: Order | Mapping[str, Any]) -> bytes:
 
 
 def _body(payload: Any, schema: type[Payload]) -> bytes:
-    converter = payload_converter()
-    wire: Any
-    if isinstance(payload, Payload):
-        if type(payload) is not schema:
-            raise PayloadValidationError(
-                [
-                    Violation(
-                        "",
-                        f"expected a {schema.__name__} payload, "
-                        f"got a {type(payload).__name__} model.",
-                        "type",
-                    )
-                ]
-            )
-        wire = converter.unstructure(payload)
-        violations = validate_wire(wire, schema, payload)
-    else:
-        violations = validate_wire(payload, schema)
-        if not violations:
-            try:
-                wire = converter.unstructure(converter.structure(payload, schema))
-            except STRUCTURE_ERRORS as exc:
-                # The validator accepts only what the hooks can build; this is a bug.
-                raise PayloadValidationError(
-                    [Violation("", f"cannot build {schema.__name__} from this data.", "type")]
-                ) from exc
+    wire, violations = checked_wire(payload, schema)
     if violations:
         raise PayloadValidationError(violations)
     try:

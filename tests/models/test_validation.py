@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -1258,6 +1259,19 @@ def test_null_values_count_as_absent() -> None:
 def test_digit_strings_are_accepted_for_integer_fields() -> None:
     """Omeda's own examples send ids as digit strings: both forms are valid."""
     assert validate({"OmedaCustomerId": "1234", "Products": [{"OmedaProductId": "14"}]}) == []
+
+
+@pytest.mark.skipif(sys.get_int_max_str_digits() == 0, reason="int() reads any number of digits")
+def test_digit_string_too_long_for_an_int_is_a_type_violation() -> None:
+    """An id with more digits than int() reads is reported at its path, never raised."""
+    digits = "1" * (sys.get_int_max_str_digits() + 1)
+    for payload, path in (
+        ({"DonorId": digits}, "DonorId"),
+        ({"Products": [{"OmedaProductId": digits}]}, "Products[0].OmedaProductId"),
+        ({"Products": [{"OmedaProductId": 1, "Quantity": digits}]}, "Products[0].Quantity"),
+    ):
+        violation = only(validate(payload))
+        assert (violation.path, violation.rule) == (path, "type")
 
 
 def test_validate_does_not_change_its_input() -> None:

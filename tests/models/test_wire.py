@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -51,6 +52,38 @@ def test_model_and_dict_paths_send_identical_bytes() -> None:
     assert customer_and_order_body(model) == customer_and_order_body(
         fresh(SAVE_CUSTOMER_AND_ORDER_EXAMPLE)
     )
+
+
+def reversed_keys(value: Any) -> Any:
+    """``value`` with the keys of every dict in it in reverse order."""
+    if isinstance(value, dict):
+        return {key: reversed_keys(value[key]) for key in reversed(value)}
+    if isinstance(value, list):
+        return [reversed_keys(item) for item in value]
+    return value
+
+
+def test_dict_is_sent_in_the_models_field_order_whatever_its_key_order() -> None:
+    """Keys in any order give the same bytes: the bulk job keys records by a hash of them."""
+    model = from_dict(CustomerAndOrder, fresh(SAVE_CUSTOMER_AND_ORDER_EXAMPLE))
+    shuffled = reversed_keys(fresh(SAVE_CUSTOMER_AND_ORDER_EXAMPLE))
+    assert list(shuffled) != list(SAVE_CUSTOMER_AND_ORDER_EXAMPLE)
+    assert customer_and_order_body(shuffled) == customer_and_order_body(model)
+
+
+def test_do_charge_opens_billing_information_as_the_converter_writes_it() -> None:
+    """The defaulted DoCharge comes first in a model's body and in a dict's, in any key order."""
+    model = CustomerAndOrder(
+        billing_information=BillingInformation(
+            billing_street="1 Main St", billing_city="Oslo", billing_country_code="NOR"
+        )
+    )
+    expected = (
+        b'{"BillingInformation":{"DoCharge":"False","BillingStreet":"1 Main St",'
+        b'"BillingCity":"Oslo","BillingCountryCode":"NOR"}}'
+    )
+    assert customer_and_order_body(model) == expected
+    assert customer_and_order_body(reversed_keys(json.loads(expected))) == expected
 
 
 def test_order_body_for_the_add_order_example() -> None:
@@ -137,6 +170,14 @@ def test_extra_fields_are_sent_unchecked() -> None:
         CustomerAndOrder(first_name="A", extra_fields={"BrandNewField": [1, {"x": "y"}]})
     )
     assert json.loads(body) == {"FirstName": "A", "BrandNewField": [1, {"x": "y"}]}
+
+
+def test_read_only_mapping_extra_fields_are_sent_too() -> None:
+    """extra_fields may be any mapping, not only a dict: merged after the documented fields."""
+    body = customer_and_order_body(
+        CustomerAndOrder(first_name="A", extra_fields=MappingProxyType({"BrandNewField": 1}))
+    )
+    assert body == b'{"FirstName":"A","BrandNewField":1}'
 
 
 @pytest.mark.parametrize("value", [object(), float("nan"), {1, 2}])
