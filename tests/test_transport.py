@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gzip
 import logging
 import random
 import socket
@@ -826,3 +827,47 @@ async def test_real_endless_body_is_cut_at_the_cap(
     with pytest.raises(MalformedResponseError, match="larger than"):
         await get(make_transport(base_url=_base(server), max_response_size=256 * 1024))
     assert written < 64 * 1024 * 1024
+
+
+async def test_real_compressed_body_is_measured_inflated(
+    serve: Callable[[Handler], Awaitable[TestServer]], make_transport: TransportFactory
+) -> None:
+    """A small declared gzip body that inflates past the cap is refused: the cap counts what
+    is read into memory, not the declared length."""
+    inflated = b"[" + b"1," * (512 * 1024) + b"1]"
+
+    async def deflating(request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=gzip.compress(inflated),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+
+    server = await serve(deflating)
+    transport = make_transport(base_url=_base(server), max_response_size=64 * 1024)
+    with pytest.raises(MalformedResponseError, match="larger than"):
+        await get(transport)
+    # Within the cap, the same kind of answer is read whole.
+    inflated = b"[1,2,3]"
+    assert await get(transport) == [1, 2, 3]
+
+
+async def test_real_body_shorter_than_declared_is_outcome_unknown(
+    serve: Callable[[Handler], Awaitable[TestServer]], make_transport: TransportFactory
+) -> None:
+    """An answer cut before its declared Content-Length: the POST's outcome is unknown."""
+    bodies: list[bytes] = []
+
+    async def cut(request: web.Request) -> web.StreamResponse:
+        bodies.append(await request.read())
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = 1000
+        await response.prepare(request)
+        await response.write(b'{"ResponseInfo": [{"TransactionId": 1')
+        assert request.transport is not None
+        request.transport.close()
+        return response
+
+    server = await serve(cut)
+    with pytest.raises(SubmissionOutcomeUnknown):
+        await post(make_transport(base_url=_base(server)))
+    assert len(bodies) == 1
