@@ -308,6 +308,22 @@ def _first_response_info(data: Any, *, service: str, status: int) -> _Reader:
     return items[0]
 
 
+def _plain_receipt(data: Any) -> dict[str, Any] | None:
+    """The first ``ResponseInfo`` item of a receipt in its usual, plain shape; else None.
+
+    Plain: ``{"ResponseInfo": [{...}, ...]}`` with nothing repeated on the way
+    (a repeated key is a ``Repeated`` list, never a plain dict or list). A
+    receipt is read per record of a bulk job, so this shape skips the
+    ``_Reader`` machinery; anything else goes the tolerant way, which also
+    names what is wrong.
+    """
+    if type(data) is dict:
+        items = data.get("ResponseInfo")
+        if type(items) is list and items and type(items[0]) is dict:
+            return items[0]
+    return None
+
+
 def _submission_id(reader: _Reader) -> str | None:
     return reader.optional("SubmissionId", _str)
 
@@ -328,6 +344,11 @@ class SubmissionReceipt:
     @classmethod
     def from_response(cls, data: Any, *, status: int = 200) -> SubmissionReceipt:
         """Read ``{"ResponseInfo": [{"TransactionId": n, "Url": "..."}]}``."""
+        plain = _plain_receipt(data)
+        if plain is not None:
+            transaction_id, url = plain.get("TransactionId"), plain.get("Url", "")
+            if type(transaction_id) is int and type(url) is str:
+                return cls(transaction_id=transaction_id, url=url)
         info = _first_response_info(data, service="storecustomerandorder", status=status)
         return cls(
             transaction_id=info.required("TransactionId", _int),
@@ -351,6 +372,19 @@ class OrderReceipt:
     @classmethod
     def from_response(cls, data: Any, *, status: int = 200) -> OrderReceipt:
         """Read ``{"ResponseInfo": [{"OrderId", "Url", "CustomerId"?, "CustomerUrl"?}]}``."""
+        plain = _plain_receipt(data)
+        if plain is not None:
+            order_id, url = plain.get("OrderId"), plain.get("Url", "")
+            customer_id, customer_url = plain.get("CustomerId"), plain.get("CustomerUrl")
+            if (
+                type(order_id) is int
+                and type(url) is str
+                and (customer_id is None or type(customer_id) is int)
+                and (customer_url is None or type(customer_url) is str)
+            ):
+                return cls(
+                    order_id=order_id, url=url, customer_id=customer_id, customer_url=customer_url
+                )
         info = _first_response_info(data, service="orderqueue", status=status)
         return cls(
             order_id=info.required("OrderId", _int),

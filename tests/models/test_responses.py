@@ -127,6 +127,66 @@ def test_order_receipt_from_both_page_002_examples() -> None:
     assert full.customer_url.endswith("/customer/3349/*")
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '{"ResponseInfo": [{"TransactionId": 5, "Url": "u"}]}',
+            SubmissionReceipt(transaction_id=5, url="u"),
+        ),
+        # Anything but the plain shape is read the tolerant way, to the same effect.
+        (
+            '{"ResponseInfo": [{"TransactionId": 5, "TransactionId": 6}]}',
+            SubmissionReceipt(transaction_id=6),
+        ),
+        (
+            '{"ResponseInfo": [{"TransactionId": 5}], "ResponseInfo": [{"TransactionId": 7}]}',
+            SubmissionReceipt(transaction_id=7),
+        ),
+        (
+            '{"ResponseInfo": [{"TransactionId": "5", "Url": null}]}',
+            SubmissionReceipt(transaction_id=5),
+        ),
+        (
+            '{"ResponseInfo": [{"TransactionId": 5, "Url": 12}]}',
+            SubmissionReceipt(transaction_id=5, url="12"),
+        ),
+        ('{"ResponseInfo": {"TransactionId": 5}}', SubmissionReceipt(transaction_id=5)),
+        ('{"TransactionId": 5}', SubmissionReceipt(transaction_id=5)),
+    ],
+)
+def test_submission_receipt_shapes(text: str, expected: SubmissionReceipt) -> None:
+    """The usual answer and its tolerated variants: repeats read as their last value."""
+    assert SubmissionReceipt.from_response(loads(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"ResponseInfo": [{"TransactionId": True}]},
+        {"ResponseInfo": [{"TransactionId": 5.5}]},
+        {"ResponseInfo": [{"TransactionId": None, "Url": "u"}]},
+        {"ResponseInfo": [{"TransactionId": 5, "Url": ["u"]}]},
+    ],
+)
+def test_submission_receipt_refuses_what_is_no_id_or_url(data: Any) -> None:
+    """A boolean, a fraction or null is no TransactionId, an array no Url, in any shape."""
+    with pytest.raises(MalformedResponseError):
+        SubmissionReceipt.from_response(data)
+
+
+def test_order_receipt_tolerated_variants_match_the_plain_answer() -> None:
+    """Digit strings, repeated keys and a bare object read as the plain answer does."""
+    plain = OrderReceipt.from_response(
+        {"ResponseInfo": [{"OrderId": 9, "Url": "u", "CustomerId": 3, "CustomerUrl": "c"}]}
+    )
+    assert plain == OrderReceipt(order_id=9, url="u", customer_id=3, customer_url="c")
+    text = '{"ResponseInfo": {"OrderId": "9", "Url": "u", "CustomerId": 2, "CustomerId": "3",'
+    assert OrderReceipt.from_response(loads(text + ' "CustomerUrl": "c"}}')) == plain
+    with pytest.raises(MalformedResponseError, match="CustomerId"):
+        OrderReceipt.from_response({"ResponseInfo": [{"OrderId": 9, "CustomerId": False}]})
+
+
 def test_transaction_from_page_004_example_keeps_both_errors() -> None:
     """The page's example: both repeated Error messages, ClientCustomerId as text."""
     transaction = Transaction.from_response(loads(PAGE_004_SUCCESS))
