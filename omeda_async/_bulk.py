@@ -57,6 +57,7 @@ from ._errors import (
 )
 from ._status import Outcome
 from ._store import CUSTOMER_SERVICE, ORDER_SERVICE, RecordState, StoredRecord, TrackingStore
+from .models import _wire
 from .models._converter import to_dict
 from .models._payloads import Order, Payload
 from .models._responses import OrderReceipt, ProcessorResult, SubmissionReceipt
@@ -266,17 +267,49 @@ def _canonical(value: object) -> object:
     return f"{type(value).__qualname__}:{value!r}"
 
 
-def record_key(payload: object, service: str) -> str:
-    """The default key of a record: SHA-256 of its service and canonical JSON.
+_BODY_BUILDERS: Final[Mapping[str, Callable[[Any], bytes]]] = {
+    CUSTOMERS: _wire.customer_and_order_body,
+    ORDERS: _wire.order_body,
+}
 
-    A model is keyed by its wire dict, a dict as given (keys sorted), so the
-    same record gets the same key in every run of a job.
+
+def _request_body(payload: Any, service: str) -> bytes | None:
+    """The exact body a POST of ``payload`` to ``service`` sends; None if it breaks a rule.
+
+    A payload without a body is validated again when it is sent, and rejected
+    there with every violation, exactly as a direct client call rejects it.
     """
-    data = to_dict(payload) if isinstance(payload, Payload) else payload
-    text = json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_canonical
-    )
-    return hashlib.sha256(f"{service}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()
+    build = _BODY_BUILDERS.get(service)
+    if build is None:
+        return None
+    try:
+        return build(payload)
+    except PayloadValidationError:
+        return None
+
+
+def _key_of(payload: Any, service: str, body: bytes | None) -> str:
+    """SHA-256 of the service and the request body (else the canonical JSON)."""
+    if body is None:
+        data = to_dict(payload) if isinstance(payload, Payload) else payload
+        text = json.dumps(
+            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_canonical
+        )
+        body = text.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(service.encode() + b"\n" + body).hexdigest()
+
+
+def record_key(payload: object, service: str) -> str:
+    """The default key of a record: SHA-256 of its service and its request body.
+
+    The body is the exact bytes sent (``customer_and_order_body``/``order_body``),
+    which are the same for the same record whatever the key order of its dict
+    and whether it came as a model or a dict: the same record gets the same key
+    in every run of a job, and submit_many serializes each record only once. A
+    payload that breaks a rule has no body; it is keyed by its canonical JSON
+    (dict keys sorted, a model as its wire dict).
+    """
+    return _key_of(payload, service, _request_body(payload, service))
 
 
 def _with_field(payload: Any, attribute: str, wire: str, value: int) -> Any:
@@ -308,6 +341,7 @@ class _Record:
 
     __slots__ = (
         "attempts",
+        "body",
         "checked",
         "error",
         "held",
@@ -327,6 +361,8 @@ class _Record:
         self.index = index
         self.payload = payload
         self.service = service
+        # Built once, when the record is read: keyed by it and sent as it is.
+        self.body = _request_body(payload, service)
         self.key: str | None = None
         self.error: OmedaError | None = None
         self.attempts = 0
@@ -340,6 +376,14 @@ class _Record:
         # The job's semaphores this record holds (read-ahead, tracking), released
         # when its outcome is taken: that is what bounds the job's memory.
         self.held: list[asyncio.Semaphore] = []
+
+    def change_payload(self, payload: Any) -> None:
+        """Send ``payload`` instead (a merge followed, a TransactionId filled in).
+
+        Its body is rebuilt; its key stays the key of the record as it was read.
+        """
+        self.payload = payload
+        self.body = _request_body(payload, self.service)
 
 
 @attrs.frozen(kw_only=True)
@@ -617,7 +661,10 @@ class BulkSubmission:
         record = _Record(index, payload, service)
         record.held.append(self._slots)
         try:
-            key = options.key(payload) if options.key is not None else record_key(payload, service)
+            if options.key is not None:
+                key = options.key(payload)
+            else:
+                key = _key_of(payload, service, record.body)
             if not isinstance(key, str) or not key:
                 raise TypeError("a record key must be a non-empty string")
         except Exception as exc:  # the caller's key function, on a malformed row
@@ -635,9 +682,12 @@ class BulkSubmission:
         self._queue.put_nowait(record)
 
     async def _work(self) -> None:
+        # Without a store or transaction_of there is nothing to check before a
+        # record's first POST: no per-record coroutines that would return at once.
+        checks = self._store is not None or self._options.transaction_of is not None
         while True:
             record = await self._queue.get()
-            if not record.checked:
+            if checks and not record.checked:
                 record.checked = True
                 if await self._settled_before(record) or not await self._dependency_ready(record):
                     continue
@@ -761,7 +811,7 @@ class BulkSubmission:
                 ),
             )
             return False
-        record.payload = _with_field(record.payload, "transaction_id", "TransactionId", tid)
+        record.change_payload(_with_field(record.payload, "transaction_id", "TransactionId", tid))
         return True
 
     async def _dependency_ended(self, key: str, tid: int | None, why: str) -> None:
@@ -788,22 +838,24 @@ class BulkSubmission:
             receipt: SubmissionReceipt | OrderReceipt
             try:
                 if record.service == CUSTOMERS:
-                    receipt = await self._client.store_customer_and_order(
-                        record.payload, input_id=options.input_id
+                    receipt = await self._client._send_customer_and_order(
+                        record.payload, record.body, input_id=options.input_id
                     )
                 else:
-                    receipt = await self._client.add_order(
-                        record.payload, input_id=options.input_id
+                    receipt = await self._client._send_order(
+                        record.payload, record.body, input_id=options.input_id
                     )
             except CustomerMergedError as exc:
                 if options.follow_merges and record.merged_into is None:
                     # Omeda: resend with the customer it was merged into (once).
                     record.merged_into = exc.merged_into_customer_id
-                    record.payload = _with_field(
-                        record.payload,
-                        "omeda_customer_id",
-                        "OmedaCustomerId",
-                        exc.merged_into_customer_id,
+                    record.change_payload(
+                        _with_field(
+                            record.payload,
+                            "omeda_customer_id",
+                            "OmedaCustomerId",
+                            exc.merged_into_customer_id,
+                        )
                     )
                     self._tally.merges_followed += 1
                     continue
@@ -1046,7 +1098,8 @@ def submit_many(
     orderqueue) applies to every record; by default a record's service is
     inferred from its model class (``Order`` -> orderqueue) and dicts are
     customers. ``key(payload) -> str`` names a record across runs (default:
-    :func:`record_key`, a hash of its canonical JSON).
+    :func:`record_key`, a hash of the exact body sent). Each record is
+    validated and serialized once, when it is read; its body is sent as built.
 
     ``store``: the journal that makes re-runs safe (see the module docstring);
     opened here, closed by its owner. ``track``: follow each accepted

@@ -346,6 +346,21 @@ class OmedaClient:
         and nothing is sent. Only *queued*: follow the id with
         :meth:`get_transaction` or :meth:`wait_for_transaction`.
         """
+        return await self._send_customer_and_order(payload, None, input_id=input_id)
+
+    async def _send_customer_and_order(
+        self,
+        payload: CustomerAndOrder | Mapping[str, Any],
+        body: bytes | None,
+        *,
+        input_id: str | None,
+    ) -> SubmissionReceipt:
+        """:meth:`store_customer_and_order`, sending ``body`` when it is already built.
+
+        ``body`` is what ``customer_and_order_body(payload)`` returned: submit_many
+        builds it once per record (its key is a hash of it), so it is neither
+        validated nor serialized twice. None builds it here, validating first.
+        """
         self._check_open()
         chosen = self._input_for_call(input_id)
         if chosen is None:
@@ -353,14 +368,13 @@ class OmedaClient:
                 "storecustomerandorder needs an input id: pass input_id=... to the call "
                 "or the client, or set OMEDA_INPUT_ID"
             )
-        body = _wire.customer_and_order_body(payload)
         return await self._transport.request(
             "POST",
             self._path("storecustomerandorder"),
             parse=_parse_submission,
             service="storecustomerandorder",
             idempotent=False,
-            body=body,
+            body=_wire.customer_and_order_body(payload) if body is None else body,
             input_id=chosen,
             payload=payload,
         )
@@ -374,16 +388,21 @@ class OmedaClient:
         uses the app id's default input). Validated before sending, like
         :meth:`store_customer_and_order`.
         """
+        return await self._send_order(order, None, input_id=input_id)
+
+    async def _send_order(
+        self, order: Order | Mapping[str, Any], body: bytes | None, *, input_id: str | None
+    ) -> OrderReceipt:
+        """:meth:`add_order`, sending ``body`` (``order_body(order)``) when it is already built."""
         self._check_open()
         chosen = self._input_for_call(input_id)
-        body = _wire.order_body(order)
         return await self._transport.request(
             "POST",
             self._path("orderqueue"),
             parse=_parse_order,
             service="orderqueue",
             idempotent=False,
-            body=body,
+            body=_wire.order_body(order) if body is None else body,
             input_id=chosen,
             payload=order,
         )

@@ -9,6 +9,7 @@ rejected one never, and an unknown one at most once.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import json
 import os
@@ -22,10 +23,12 @@ import pytest
 
 from omeda_async import (
     AuthenticationError,
+    CustomerAndOrder,
     CustomerMergedError,
     MemoryStore,
     OmedaClient,
     Order,
+    OrderProduct,
     Outcome,
     PayloadValidationError,
     PendingDeactivationError,
@@ -39,7 +42,10 @@ from omeda_async import (
     SubmissionReceipt,
 )
 from omeda_async._bulk import BulkSummary, SubmissionOutcome, record_key, submit_many
+from omeda_async.models import from_dict
+from omeda_async.models._wire import customer_and_order_body, order_body
 from omeda_async.testing import FakeOmeda, Faults, Mix
+from tests.models.page_examples import ADD_ORDER_EXAMPLE, SAVE_CUSTOMER_AND_ORDER_EXAMPLE, fresh
 from tests.support import (
     CHILD_JOB,
     QUICK_PATH,
@@ -55,6 +61,34 @@ from tests.support import (
 )
 
 FAST = PollPolicy(initial_delay=1.0, multiplier=1.5, max_interval=2.0, deadline=600.0)
+CUSTOMERS = "storecustomerandorder"
+SIGNUP: dict[str, Any] = {
+    "FirstName": "P1",
+    "LastName": "Doe",
+    "Emails": [{"EmailContactType": 300, "EmailAddress": "p1@example.com"}],
+    "Addresses": [
+        {
+            "AddressContactType": 100,
+            "Street": "1 Main Street",
+            "City": "Northbrook",
+            "RegionCode": "IL",
+            "PostalCode": "60062",
+            "CountryCode": "USA",
+        }
+    ],
+    "Products": [{"OmedaProductId": 14, "Receive": 1}],
+}
+
+
+def reversed_keys(value: Any) -> Any:
+    """``value`` with every object's keys in reverse order (arrays keep theirs)."""
+    if isinstance(value, dict):
+        return {key: reversed_keys(value[key]) for key in reversed(value)}
+    if isinstance(value, list):
+        return [reversed_keys(item) for item in value]
+    return value
+
+
 # ------------------------------------------------------------- the faulty job
 
 
@@ -311,6 +345,8 @@ async def test_merges_are_followed_only_when_asked() -> None:
         assert (followed.merged_into, followed.attempts) == (222, 2)
         tx = fake.transactions[followed.transaction_id]  # type: ignore[index]
         assert tx.body["OmedaCustomerId"] == 222
+        # Resent with a new body, still under the key of the row as it was read.
+        assert followed.key == record_key(row, CUSTOMERS)
         assert row["OmedaCustomerId"] == 111  # the caller's row is not changed
         # Followed once only: a customer merged into a merged customer is refused.
         fake.merged_customers[222] = 333
@@ -372,6 +408,8 @@ async def test_invalid_rows_are_rejected_without_a_request() -> None:
     bad: list[Any] = [None, "text", [1], {"FirstName": 5}, customer(0, Nickname="x")]
     async with FakeOmeda(time_scale=100) as fake, fake.client() as c:
         outcomes = await collect(c.submit_many([*bad, customer(9)], ordered=True))
+        # Without a body, each is keyed by its canonical JSON.
+        assert [o.key for o in outcomes[:-1]] == [record_key(row, CUSTOMERS) for row in bad]
         for outcome in outcomes[:-1]:
             assert outcome.state is RecordState.REJECTED
             assert isinstance(outcome.error, PayloadValidationError)
@@ -436,13 +474,71 @@ async def test_async_iterables_and_orders_in_input_order() -> None:
         assert job.summary.outcomes == {Outcome.SUCCEEDED: 40}
 
 
-async def test_keys_are_stable_and_custom_key_failures_are_row_outcomes() -> None:
-    """The default key is the same across runs; a failing key function rejects only its row."""
-    assert record_key(customer(1), "storecustomerandorder") == record_key(
-        {"Emails": [{"EmailAddress": "p1@example.com"}], "FirstName": "P1"},
-        "storecustomerandorder",
+def test_default_key_is_a_hash_of_the_exact_body_sent() -> None:
+    """SHA-256 of service and body: the same for reordered keys and for the model."""
+    key = record_key(SIGNUP, CUSTOMERS)
+    body = customer_and_order_body(SIGNUP)
+    assert key == hashlib.sha256(b"storecustomerandorder\n" + body).hexdigest()
+    assert record_key(reversed_keys(SIGNUP), CUSTOMERS) == key
+    assert record_key(from_dict(CustomerAndOrder, SIGNUP), CUSTOMERS) == key
+    assert record_key({**SIGNUP, "LastName": "Roe"}, CUSTOMERS) != key
+    # One body for both services, yet two keys: the service is part of the key.
+    both = {"OmedaCustomerId": 5, "Products": [{"OmedaProductId": 7}]}
+    assert customer_and_order_body(both) == order_body(both)
+    assert (
+        record_key(both, "orderqueue")
+        == hashlib.sha256(b"orderqueue\n" + order_body(both)).hexdigest()
     )
-    assert record_key(customer(1), "storecustomerandorder") != record_key(customer(1), "orderqueue")
+    assert record_key(both, "orderqueue") != record_key(both, CUSTOMERS)
+
+
+def test_default_keys_of_the_page_examples_never_change() -> None:
+    """The default key is part of every journal: if a change to the body (field order,
+    number or date formats) moves it, a journal written before the change no longer
+    recognizes its records and a re-run would queue them again. Changing these values
+    is a breaking change: it needs a journal migration or a release note."""
+    assert record_key(fresh(SAVE_CUSTOMER_AND_ORDER_EXAMPLE), CUSTOMERS) == (
+        "d83648a4980a825190028453d58ed2851ea5b1aa43cc20cea6769cdf2b9704ed"
+    )
+    assert record_key(fresh(ADD_ORDER_EXAMPLE), "orderqueue") == (
+        "98e71cc38f57fcee32e80c097565d34c963bbb8ab7b2718a15dad42db73b55cd"
+    )
+
+
+def test_a_payload_that_breaks_a_rule_is_keyed_by_its_canonical_json() -> None:
+    """No body to hash: the key is SHA-256 of service and sorted JSON, key order ignored."""
+
+    def canonical(payload: Any) -> bytes:
+        return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+    broken = {"FirstName": "P1", "Emails": [{"EmailAddress": "p1@", "EmailContactType": 300}]}
+    key = record_key(broken, CUSTOMERS)
+    assert key == hashlib.sha256(b"storecustomerandorder\n" + canonical(broken)).hexdigest()
+    assert record_key(reversed_keys(broken), CUSTOMERS) == key
+    # A customer is no valid Add Order: as one, it has no body either.
+    as_order = hashlib.sha256(b"orderqueue\n" + canonical(SIGNUP)).hexdigest()
+    assert record_key(SIGNUP, "orderqueue") == as_order
+
+
+async def test_a_record_in_any_form_has_one_key_in_a_job_and_across_runs() -> None:
+    """A dict, the dict with keys reordered, its model: one key, one POST, then skipped."""
+    model = from_dict(CustomerAndOrder, SIGNUP)
+    store = MemoryStore()
+    async with FakeOmeda(time_scale=100) as fake, fake.client() as c:
+        job = c.submit_many([SIGNUP, reversed_keys(SIGNUP), model], store=store, ordered=True)
+        first, reordered, as_model = await collect(job)
+        assert first.state is RecordState.ACCEPTED
+        assert first.key == record_key(SIGNUP, CUSTOMERS)
+        assert reordered.key == as_model.key == first.key
+        assert (reordered.duplicate_of, as_model.duplicate_of) == (0, 0)
+        [again] = await collect(c.submit_many([model], store=store))
+        assert again.skipped
+        assert again.transaction_id == first.transaction_id
+        assert len(fake.transactions) == 1
+
+
+async def test_custom_key_failures_are_row_outcomes() -> None:
+    """A failing key function rejects only its row."""
     async with FakeOmeda(time_scale=100) as fake, fake.client() as c:
         rows: list[Any] = [customer(0), "no key here", customer(2)]
         job = c.submit_many(rows, key=lambda row: f"row-{row['FirstName']}", ordered=True)
@@ -497,6 +593,24 @@ async def test_orders_wait_for_the_record_whose_transaction_they_name() -> None:
         assert orphan.state is RecordState.REJECTED
         assert "customer-c9" in str(orphan.error)
         assert len(fake.orders) == 5
+
+
+async def test_an_order_sent_with_its_customers_transaction_id_keeps_its_key() -> None:
+    """transaction_of with default keys: the body gets the TransactionId, the key does not."""
+    signup = customer(0)
+    order = Order(omeda_customer_id=5, products=[OrderProduct(omeda_product_id=7)])
+
+    def transaction_of(_: Any) -> str:
+        return record_key(signup, CUSTOMERS)
+
+    async with FakeOmeda(time_scale=100) as fake, fake.client() as c:
+        job = c.submit_many([signup, order], transaction_of=transaction_of)
+        outcomes = {o.service: o for o in await collect(job)}
+        sent = outcomes["orderqueue"]
+        assert sent.state is RecordState.ACCEPTED
+        assert sent.key == record_key(order, "orderqueue")
+        tid = outcomes[CUSTOMERS].transaction_id
+        assert fake.orders[sent.receipt.order_id].transaction_id == tid  # type: ignore[union-attr]
 
 
 async def test_run_processor_processes_accepted_ids_in_batches() -> None:

@@ -24,6 +24,7 @@ from omeda_async import (
     MethodNotAllowedError,
     NotFoundError,
     OmedaClient,
+    Order,
     OrderIssueHistory,
     OrderReceipt,
     Outcome,
@@ -40,6 +41,7 @@ from omeda_async import (
     TransactionPoller,
     TransportError,
 )
+from omeda_async.models import from_dict
 from tests.support import MockedHttp, VirtualClock, reply
 
 APP_ID = "app-SECRET-1234"
@@ -835,6 +837,23 @@ async def test_submit_many_delegates_to_the_bulk_pipeline(
     ]
     assert len(outcomes) == 2
     assert all(outcome.receipt == SubmissionReceipt.from_response(RECEIPT) for outcome in outcomes)
+
+
+async def test_submit_many_sends_the_bytes_a_direct_call_sends(
+    http: MockedHttp, client: OmedaClient
+) -> None:
+    """The body submit_many builds once per record is byte for byte a direct call's body."""
+    http.post(STORE, payload=RECEIPT, repeat=True)
+    http.post(ORDERS, payload=ORDER_RECEIPT, repeat=True)
+    await client.store_customer_and_order(PAYLOAD)
+    await client.add_order(ORDER)
+    outcomes = [o async for o in client.submit_many([PAYLOAD, from_dict(Order, ORDER)])]
+    assert all(o.error is None for o in outcomes)
+    for url in (STORE, ORDERS):
+        direct, bulk = http.calls("POST", url)
+        assert isinstance(direct.kwargs["data"], bytes)
+        assert bulk.kwargs["data"] == direct.kwargs["data"]
+        assert dict(bulk.kwargs["headers"]) == dict(direct.kwargs["headers"])
 
 
 # --- configuration, environment, secrets --------------------------------------------
