@@ -82,7 +82,7 @@ async def _bare_round(lookups: int) -> float:
 
 def run(quick: bool) -> Section:
     """Median lookups/s of FakeOmeda and of the bare server; the issue-3 goal."""
-    rounds, lookups = (3, 2_000) if quick else (7, 10_000)
+    rounds, lookups = (3, 2_000) if quick else (5, 10_000)
     figures = asyncio.run(
         interleaved_async(
             {FAKE: lambda: _fake_round(lookups), BARE: lambda: _bare_round(lookups)},

@@ -267,7 +267,7 @@ def plot(runs: Sequence[Run], title: str) -> None:
 
 def run(quick: bool) -> Section:
     """Every strategy on the same paths; the table, the goal, and (full runs) the plot."""
-    count, scale, low, high = (150, 200.0, 3.0, 300.0) if quick else (1000, 40.0, 3.0, 1800.0)
+    count, scale, low, high = (150, 200.0, 3.0, 300.0) if quick else (1000, 50.0, 3.0, 1800.0)
     paths = spread_paths(count, 7, low, high)
     strategies: tuple[tuple[PollPolicy | float, str], ...] = (
         (PollPolicy(), "TransactionPoller, PollPolicy()"),
