@@ -75,6 +75,15 @@ QUICK_PATH: list[StepLike] = [(7, 2.0), (29, 2.0), 100]
 """A status path that ends SUCCEEDED after 4 s of fake time."""
 
 
+def reversed_keys(value: Any) -> Any:
+    """``value`` with every object's keys in reverse order (arrays keep theirs)."""
+    if isinstance(value, dict):
+        return {key: reversed_keys(value[key]) for key in reversed(value)}
+    if isinstance(value, list):
+        return [reversed_keys(item) for item in value]
+    return value
+
+
 def customer(index: int, **extra: Any) -> dict[str, Any]:
     """A valid storecustomerandorder row, traceable by its FirstName."""
     return {

@@ -57,6 +57,7 @@ from tests.support import (
     eventually,
     posts,
     queued_by_row,
+    reversed_keys,
     rows_from,
 )
 
@@ -78,15 +79,6 @@ SIGNUP: dict[str, Any] = {
     ],
     "Products": [{"OmedaProductId": 14, "Receive": 1}],
 }
-
-
-def reversed_keys(value: Any) -> Any:
-    """``value`` with every object's keys in reverse order (arrays keep theirs)."""
-    if isinstance(value, dict):
-        return {key: reversed_keys(value[key]) for key in reversed(value)}
-    if isinstance(value, list):
-        return [reversed_keys(item) for item in value]
-    return value
 
 
 # ------------------------------------------------------------- the faulty job

@@ -30,6 +30,7 @@ from tests.models.page_examples import (
     SAVE_CUSTOMER_AND_ORDER_EXAMPLE,
     fresh,
 )
+from tests.support import reversed_keys
 
 
 @pytest.mark.parametrize(
@@ -52,15 +53,6 @@ def test_model_and_dict_paths_send_identical_bytes() -> None:
     assert customer_and_order_body(model) == customer_and_order_body(
         fresh(SAVE_CUSTOMER_AND_ORDER_EXAMPLE)
     )
-
-
-def reversed_keys(value: Any) -> Any:
-    """``value`` with the keys of every dict in it in reverse order."""
-    if isinstance(value, dict):
-        return {key: reversed_keys(value[key]) for key in reversed(value)}
-    if isinstance(value, list):
-        return [reversed_keys(item) for item in value]
-    return value
 
 
 def test_dict_is_sent_in_the_models_field_order_whatever_its_key_order() -> None:
