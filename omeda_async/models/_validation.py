@@ -68,7 +68,7 @@ from ._payloads import (
     TextFormat,
 )
 
-__all__ = ["STRUCTURAL_RULES", "Violation", "checked_wire", "validate", "validate_wire"]
+__all__ = ["STRUCTURAL_RULES", "Violation", "checked_wire", "validate"]
 
 #: Rule codes about the shape of the data (as opposed to Omeda's business rules).
 STRUCTURAL_RULES: Final = frozenset({"type", "unknown_field", "date_format"})
@@ -948,18 +948,6 @@ def checked_wire(
     rules = _rules_for(schema)
     walk = _Walk(payload, rules.known)
     return rules.from_wire(payload, None, walk, None), walk.out
-
-
-def validate_wire(
-    payload: Any, schema: type[Payload], model: Payload | None = None
-) -> list[Violation]:
-    """Check a wire dict against ``schema``'s rules (``model``: the model it came from)."""
-    if not isinstance(payload, Mapping):
-        return [_not_a_mapping(payload, schema)]
-    rules = _rules_for(schema)
-    walk = _Walk(payload, rules.known)
-    rules.from_wire(payload, None, walk, model)
-    return walk.out
 
 
 def validate(payload: Any, *, schema: type[Payload] | None = None) -> list[Violation]:
