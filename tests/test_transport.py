@@ -871,3 +871,24 @@ async def test_real_body_shorter_than_declared_is_outcome_unknown(
     with pytest.raises(SubmissionOutcomeUnknown):
         await post(make_transport(base_url=_base(server)))
     assert len(bodies) == 1
+
+
+def test_content_type_reading_is_remembered_but_bounded() -> None:
+    """Each Content-Type is read once; a server that varies it cannot grow the memo."""
+    from omeda_async import _transport
+
+    cases = {
+        None: True,
+        "application/json": True,
+        "Application/JSON; charset=utf-8": True,
+        "application/problem+json": True,
+        "text/json": True,
+        "text/html; charset=utf-8": False,
+        "text/plain": False,
+    }
+    for _ in range(2):  # the second round answers from the memo
+        for content_type, expected in cases.items():
+            assert _transport._json_type(content_type) is expected
+    for n in range(_transport._JSON_TYPE_SEEN_MAX * 2):
+        assert _transport._json_type(f"multipart/mixed; boundary={n}") is False
+    assert len(_transport._JSON_TYPE_SEEN) <= _transport._JSON_TYPE_SEEN_MAX
