@@ -28,7 +28,10 @@ class Repeated(list[Any]):
 
 
 def _keep_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
+    obj: dict[str, Any] = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj  # nothing repeated: the usual case, built in C
+    obj = {}
     for key, value in pairs:
         if key not in obj:
             obj[key] = value
@@ -55,7 +58,13 @@ def loads(body: bytes | str) -> Any:
     that to the project's errors.
     """
     if isinstance(body, bytes | bytearray):
-        body = body.decode(json.detect_encoding(body), "surrogatepass")
+        # An object whose second byte is not NUL is UTF-8 to detect_encoding
+        # (no BOM starts with "{"): the usual answer skips its checks.
+        if body[:1] == b"{" and body[1:2] != b"\x00":
+            encoding = "utf-8"
+        else:
+            encoding = json.detect_encoding(body)
+        body = body.decode(encoding, "surrogatepass")
     elif body.startswith("\ufeff"):
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", body, 0)
     return _decode(body)

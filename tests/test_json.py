@@ -58,6 +58,24 @@ def test_not_json_raises_value_error() -> None:
         loads(b"\xff\xfe\xfa")
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32-be"])
+def test_bytes_in_every_json_encoding(encoding: str) -> None:
+    """Bytes decode as json.loads decodes them, the plain-UTF-8 shortcut included."""
+    text = '{"Error": "caf\u00e9", "Error": "\u2603", "n": 1}'
+    raw = text.encode(encoding)
+    data = loads(raw)
+    assert values(data["Error"]) == ["caf\u00e9", "\u2603"]
+    assert data["n"] == json.loads(raw)["n"] == 1
+
+
+def test_a_repeat_in_a_nested_object_only_marks_that_object() -> None:
+    """Objects without a repeated key stay plain dicts around one that has one."""
+    data = loads(b'{"a": {"x": 1, "x": 2}, "b": {"y": 1}}')
+    assert type(data) is dict
+    assert type(data["b"]) is dict
+    assert data["a"]["x"] == [1, 2]
+
+
 def test_error_messages_flatten_repeats_in_order() -> None:
     """Every Error of every Errors item comes out, repeats included, in order."""
     data = loads(b'{"Errors":[{"Error":"one","Error":"two"},{"Error":"three"}],"SubmissionId":"x"}')
