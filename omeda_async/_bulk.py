@@ -296,7 +296,10 @@ def _key_of(payload: Any, service: str, body: bytes | None) -> str:
             data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_canonical
         )
         body = text.encode("utf-8", "surrogatepass")
-    return hashlib.sha256(service.encode() + b"\n" + body).hexdigest()
+    digest = hashlib.sha256(service.encode())
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.hexdigest()
 
 
 def record_key(payload: object, service: str) -> str:
@@ -919,7 +922,8 @@ class BulkSubmission:
             if tid is None:
                 # An OrderId cannot be followed with Transaction Lookup: nothing to resume.
                 await store.finish(key, outcome=Outcome.PENDING, status=None)
-        await self._dependency_ended(key, tid, "")
+        if self._options.transaction_of is not None:
+            await self._dependency_ended(key, tid, "")
         if tid is not None and self._options.run_processor:
             self._processor_batch.append((record, tid))
             if len(self._processor_batch) >= self._options.processor_batch:
@@ -928,7 +932,11 @@ class BulkSubmission:
                 self._processor_generation += 1
                 self._spawn(self._processor_timer(self._processor_generation))
             return
-        await self._hand_off(record, tid)
+        if self._poller is None:
+            # The usual bulk job: reported at once, without another coroutine.
+            self._emit(record, state=RecordState.ACCEPTED, receipt=receipt)
+        else:
+            await self._hand_off(record, tid)
 
     async def _hand_off(self, record: _Record, tid: int | None) -> None:
         """An accepted record: follow it (``track=True``) or report it."""
