@@ -33,6 +33,7 @@ from omeda_async import (
     ServerError,
     SubmissionOutcomeUnknown,
     TransportError,
+    _transport,
 )
 from omeda_async._json import loads
 from omeda_async._transport import (
@@ -873,10 +874,12 @@ async def test_real_body_shorter_than_declared_is_outcome_unknown(
     assert len(bodies) == 1
 
 
-def test_content_type_reading_is_remembered_but_bounded() -> None:
+def test_content_type_reading_is_remembered_but_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Each Content-Type is read once; a server that varies it cannot grow the memo."""
-    from omeda_async import _transport
-
+    memo: dict[str | None, bool] = {}
+    monkeypatch.setattr(_transport, "_JSON_TYPE_SEEN", memo)  # this test's own, empty
     cases = {
         None: True,
         "application/json": True,
@@ -886,9 +889,11 @@ def test_content_type_reading_is_remembered_but_bounded() -> None:
         "text/html; charset=utf-8": False,
         "text/plain": False,
     }
-    for _ in range(2):  # the second round answers from the memo
-        for content_type, expected in cases.items():
-            assert _transport._json_type(content_type) is expected
+    for content_type, expected in cases.items():
+        assert _transport._json_type(content_type) is expected
+    assert memo == cases  # each reading kept
+    memo["text/plain"] = True  # a remembered answer is the one given
+    assert _transport._json_type("text/plain") is True
     for n in range(_transport._JSON_TYPE_SEEN_MAX * 2):
         assert _transport._json_type(f"multipart/mixed; boundary={n}") is False
-    assert len(_transport._JSON_TYPE_SEEN) <= _transport._JSON_TYPE_SEEN_MAX
+    assert len(memo) == _transport._JSON_TYPE_SEEN_MAX
