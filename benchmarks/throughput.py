@@ -72,6 +72,15 @@ def _post_url(remote: Remote) -> str:
     return f"{remote.url}/webservices/rest/brand/{remote.brand}/storecustomerandorder/*"
 
 
+def _headers(remote: Remote) -> dict[str, str]:
+    """What the plain loops send: the two credentials and the content type."""
+    return {
+        "x-omeda-appid": remote.app_id,
+        "x-omeda-inputid": remote.input_id,
+        "content-type": "application/json",
+    }
+
+
 async def _workers(count: int, post: Callable[[dict[str, Any]], Awaitable[int]]) -> int:
     """Post ``count`` records with CONCURRENCY workers; how many got a TransactionId."""
     rows = records(count)
@@ -113,11 +122,7 @@ async def omeda_direct(remote: Remote, count: int) -> int:
 async def bare_aiohttp(remote: Remote, count: int) -> int:
     """The bare aiohttp loop; accepted records."""
     url = _post_url(remote)
-    headers = {
-        "x-omeda-appid": remote.app_id,
-        "x-omeda-inputid": remote.input_id,
-        "content-type": "application/json",
-    }
+    headers = _headers(remote)
     async with aiohttp.ClientSession() as session:
 
         async def post(row: dict[str, Any]) -> int:
@@ -131,11 +136,7 @@ async def bare_aiohttp(remote: Remote, count: int) -> int:
 async def plain_httpx(remote: Remote, count: int) -> int:
     """The httpx.AsyncClient loop; accepted records."""
     url = _post_url(remote)
-    headers = {
-        "x-omeda-appid": remote.app_id,
-        "x-omeda-inputid": remote.input_id,
-        "content-type": "application/json",
-    }
+    headers = _headers(remote)
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     async with httpx.AsyncClient(limits=limits) as session:
 
