@@ -42,7 +42,7 @@ import json
 from collections import Counter, deque
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 import attrs
 
@@ -82,7 +82,10 @@ Kind = Literal["customer", "order"]
 # ----------------------------------------------------------------------- outcome
 
 
-@attrs.frozen(kw_only=True)
+# Not slotted: attrs's frozen __init__ then writes the instance dict directly,
+# where a slotted class calls object.__setattr__ per field (twice the cost, and
+# a job makes one outcome per record).
+@attrs.frozen(kw_only=True, slots=False)
 class SubmissionOutcome:
     """What became of one record of a ``submit_many`` job.
 
@@ -228,23 +231,29 @@ class _Tally:
     failed_keys: list[str] = dataclasses.field(default_factory=list)
 
     def count(self, outcome: SubmissionOutcome) -> None:
-        name = outcome.key if outcome.key is not None else f"#{outcome.index}"
-        if outcome.state is RecordState.UNKNOWN:
+        state = outcome.state
+        if state is RecordState.UNKNOWN:
             self.unknown += 1
-            self.unknown_keys.append(name)
-        elif outcome.state is RecordState.REJECTED:
+            self.unknown_keys.append(_name(outcome))
+        elif state is RecordState.REJECTED:
             self.rejected += 1
-            self.failed_keys.append(name)
+            self.failed_keys.append(_name(outcome))
         elif outcome.skipped:
             self.skipped += 1
         else:
             self.accepted += 1
-        if outcome.result is not None:
-            self.outcomes[outcome.result.outcome] += 1
-            if outcome.result.outcome is Outcome.FAILED:
-                self.failed_keys.append(name)
+        result = outcome.result
+        if result is not None:
+            self.outcomes[result.outcome] += 1
+            if result.outcome is Outcome.FAILED:
+                self.failed_keys.append(_name(outcome))
         if outcome.processor is not None and outcome.processor.succeeded:
             self.processed += 1
+
+
+def _name(outcome: SubmissionOutcome) -> str:
+    """How the summary lists a record: its key, else its index."""
+    return outcome.key if outcome.key is not None else f"#{outcome.index}"
 
 
 # ------------------------------------------------------------------- record keys
@@ -296,10 +305,20 @@ def _key_of(payload: Any, service: str, body: bytes | None) -> str:
             data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_canonical
         )
         body = text.encode("utf-8", "surrogatepass")
-    digest = hashlib.sha256(service.encode())
-    digest.update(b"\n")
+    prefix = _KEY_PREFIXES.get(service)
+    if prefix is None:
+        digest = hashlib.sha256(service.encode())
+        digest.update(b"\n")
+    else:
+        digest = prefix.copy()
     digest.update(body)
     return digest.hexdigest()
+
+
+# The hash of each service's name and newline, ready to be copied for a record's key.
+_KEY_PREFIXES: Final = {
+    service: hashlib.sha256(f"{service}\n".encode()) for service in (CUSTOMERS, ORDERS)
+}
 
 
 def record_key(payload: object, service: str) -> str:
@@ -339,46 +358,37 @@ def _record_error(path: str, message: str, rule: str) -> PayloadValidationError:
 # ------------------------------------------------------------------------- job
 
 
+class _Release(Protocol):
+    def release(self) -> None: ...
+
+
 class _Record:
-    """One input record on its way through the pipeline."""
+    """One input record on its way through the pipeline.
 
-    __slots__ = (
-        "attempts",
-        "body",
-        "checked",
-        "error",
-        "held",
-        "index",
-        "key",
-        "merged_into",
-        "payload",
-        "pending_tries",
-        "processor",
-        "receipt",
-        "service",
-        "skipped",
-        "stored",
-    )
+    What most records never change is a class attribute, so making one sets
+    five attributes, not fifteen (a job makes one per row).
+    """
 
-    def __init__(self, index: int, payload: Any, service: str) -> None:
+    key: str | None = None
+    error: OmedaError | None = None
+    attempts: int = 0
+    checked: bool = False
+    merged_into: int | None = None
+    pending_tries: int = 0
+    receipt: SubmissionReceipt | OrderReceipt | None = None
+    processor: ProcessorResult | None = None
+    stored: StoredRecord | None = None
+    skipped: bool = False
+
+    def __init__(self, index: int, payload: Any, service: str, window: _Window) -> None:
         self.index = index
         self.payload = payload
         self.service = service
         # Built once, when the record is read: keyed by it and sent as it is.
         self.body = _request_body(payload, service)
-        self.key: str | None = None
-        self.error: OmedaError | None = None
-        self.attempts = 0
-        self.checked = False
-        self.merged_into: int | None = None
-        self.pending_tries = 0
-        self.receipt: SubmissionReceipt | OrderReceipt | None = None
-        self.processor: ProcessorResult | None = None
-        self.stored: StoredRecord | None = None
-        self.skipped = False
-        # The job's semaphores this record holds (read-ahead, tracking), released
-        # when its outcome is taken: that is what bounds the job's memory.
-        self.held: list[asyncio.Semaphore] = []
+        # The room this record holds (read-ahead, tracking), released when its
+        # outcome is taken: that is what bounds the job's memory.
+        self.held: list[_Release] = [window]
 
     def change_payload(self, payload: Any) -> None:
         """Send ``payload`` instead (a merge followed, a TransactionId filled in).
@@ -387,6 +397,35 @@ class _Record:
         """
         self.payload = payload
         self.body = _request_body(payload, self.service)
+
+
+class _Window:
+    """The read-ahead window: how many more records may be read before some are taken.
+
+    Only the reader waits for room, so this needs neither a Semaphore's queue
+    of waiters nor a coroutine per record: the reader takes room with
+    ``free -= 1`` and awaits ``room()`` only when there is none.
+    """
+
+    __slots__ = ("_waiter", "free")
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._waiter: asyncio.Future[None] | None = None
+
+    async def room(self) -> None:
+        """Wait until ``free`` is positive."""
+        while self.free <= 0:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    def release(self) -> None:
+        self.free += 1
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 @attrs.frozen(kw_only=True)
@@ -433,9 +472,12 @@ class BulkSubmission:
         # Ordered output holds outcomes back behind the oldest record, so it
         # gets a deeper read-ahead; both stay bounded.
         window = max(4 * options.concurrency, 256) if options.ordered else 2 * options.concurrency
-        self._slots = asyncio.Semaphore(window)
+        self._window = _Window(window)
         self._tracking_slots = asyncio.Semaphore(options.max_tracked)
-        self._queue: asyncio.Queue[_Record] = asyncio.Queue()
+        # Records waiting for a worker, and the idle workers' wake-up futures
+        # (an asyncio.Queue's work, without its per-call bookkeeping).
+        self._todo: deque[_Record] = deque()
+        self._idle: deque[asyncio.Future[None]] = deque()
         self._tally = _Tally()
         self._started_at: float | None = None
         self._ended_at: float | None = None
@@ -452,8 +494,17 @@ class BulkSubmission:
         self._fatal_raised = False
         self._wakeup: asyncio.Future[None] | None = None
         # Output: in arrival order, or by index for ordered=True.
-        self._out: deque[tuple[SubmissionOutcome, list[asyncio.Semaphore]]] = deque()
-        self._ready: dict[int, tuple[SubmissionOutcome, list[asyncio.Semaphore]]] = {}
+        self._ordered = options.ordered
+        # No journal, dependency, Run Processor or tracking: an accepted
+        # record's outcome is its receipt (see _accepted).
+        self._report_at_once = not (
+            self._store is not None
+            or options.transaction_of is not None
+            or options.run_processor
+            or options.track
+        )
+        self._out: deque[tuple[SubmissionOutcome, list[_Release]]] = deque()
+        self._ready: dict[int, tuple[SubmissionOutcome, list[_Release]]] = {}
         self._next_index = 0
         # Keys in this job from read to final outcome: in-job duplicates wait for nobody.
         self._active: dict[str, int] = {}
@@ -503,7 +554,8 @@ class BulkSubmission:
         return self
 
     async def __anext__(self) -> SubmissionOutcome:
-        self._start()
+        if self._runner is None:
+            self._start()
         while True:
             taken = self._take()
             if taken is not None:
@@ -542,20 +594,22 @@ class BulkSubmission:
         await asyncio.wait([runner])
 
     def _take(self) -> SubmissionOutcome | None:
-        if self._options.ordered:
+        entry: tuple[SubmissionOutcome, list[_Release]] | None
+        if self._out:  # unordered output
+            entry = self._out.popleft()
+        elif self._ordered:
             entry = self._ready.pop(self._next_index, None)
             if entry is None and self._finished and self._ready:
                 # The job stopped with gaps: hand over the rest in index order.
                 entry = self._ready.pop(min(self._ready))
-            if entry is not None:
-                self._next_index = entry[0].index + 1
+            if entry is None:
+                return None
+            self._next_index = entry[0].index + 1
         else:
-            entry = self._out.popleft() if self._out else None
-        if entry is None:
             return None
         outcome, held = entry
-        for semaphore in held:
-            semaphore.release()
+        for room in held:
+            room.release()
         return outcome
 
     def _wake(self) -> None:
@@ -625,27 +679,30 @@ class BulkSubmission:
 
     async def _read(self) -> None:
         index = 0
+        window = self._window
         try:
             if isinstance(self._payloads, AsyncIterable):
                 iterator = aiter(self._payloads)
                 while True:
-                    await self._slots.acquire()
+                    if window.free <= 0:
+                        await window.room()
                     try:
                         payload = await anext(iterator)
                     except StopAsyncIteration:
-                        self._slots.release()
                         break
+                    window.free -= 1
                     self._admit(index, payload)
                     index += 1
             else:
                 sync_iterator: Iterator[Any] = iter(self._payloads)
                 while True:
-                    await self._slots.acquire()
+                    if window.free <= 0:
+                        await window.room()
                     try:
                         payload = next(sync_iterator)
                     except StopIteration:
-                        self._slots.release()
                         break
+                    window.free -= 1
                     self._admit(index, payload)
                     index += 1
         finally:
@@ -661,8 +718,7 @@ class BulkSubmission:
             service = _SERVICE_OF_KIND[options.kind]
         else:
             service = ORDERS if isinstance(payload, Order) else CUSTOMERS
-        record = _Record(index, payload, service)
-        record.held.append(self._slots)
+        record = _Record(index, payload, service, self._window)
         try:
             if options.key is not None:
                 key = options.key(payload)
@@ -682,14 +738,36 @@ class BulkSubmission:
             self._emit(record, state=RecordState.PENDING, skipped=True, duplicate_of=first)
             return
         self._active[key] = index
-        self._queue.put_nowait(record)
+        self._enqueue(record)
+
+    def _enqueue(self, record: _Record) -> None:
+        """Queue a record for the workers, waking an idle one."""
+        self._todo.append(record)
+        self._wake_worker()
+
+    def _wake_worker(self) -> None:
+        idle = self._idle
+        while idle:
+            waiter = idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     async def _work(self) -> None:
         # Without a store or transaction_of there is nothing to check before a
         # record's first POST: no per-record coroutines that would return at once.
         checks = self._store is not None or self._options.transaction_of is not None
+        todo = self._todo
+        loop = asyncio.get_running_loop()
         while True:
-            record = await self._queue.get()
+            if not todo:
+                # Workers are only ever cancelled all at once (the job's end), so
+                # a record a cancelled worker was woken for needs no other taker.
+                waiter = loop.create_future()
+                self._idle.append(waiter)
+                await waiter
+                continue
+            record = todo.popleft()
             if checks and not record.checked:
                 record.checked = True
                 if await self._settled_before(record) or not await self._dependency_ready(record):
@@ -824,7 +902,7 @@ class BulkSubmission:
         self._dependency_ends[key] = tid
         for waiting in self._waiting.pop(key, []):
             if await self._use_dependency(waiting, key, tid, why or "it was not accepted"):
-                self._queue.put_nowait(waiting)
+                self._enqueue(waiting)
 
     # -- sending ------------------------------------------------------------------
 
@@ -891,12 +969,17 @@ class BulkSubmission:
                     await store.reject(key, _reasons(exc))
                 raise
             else:
-                await self._accepted(record, receipt)
+                if self._report_at_once:
+                    # The usual bulk job: reported at once, without another coroutine.
+                    record.receipt = receipt
+                    self._emit(record, state=RecordState.ACCEPTED, receipt=receipt)
+                else:
+                    await self._accepted(record, receipt)
             return
 
     async def _retry_later(self, record: _Record) -> None:
         await self._clock.sleep(self._options.pending_retry_delay)
-        self._queue.put_nowait(record)
+        self._enqueue(record)
 
     async def _reject(self, record: _Record, exc: OmedaError) -> None:
         if self._store is not None and record.key is not None:
@@ -933,7 +1016,6 @@ class BulkSubmission:
                 self._spawn(self._processor_timer(self._processor_generation))
             return
         if self._poller is None:
-            # The usual bulk job: reported at once, without another coroutine.
             self._emit(record, state=RecordState.ACCEPTED, receipt=receipt)
         else:
             await self._hand_off(record, tid)
@@ -1007,9 +1089,9 @@ class BulkSubmission:
         """
         await self._tracking_slots.acquire()
         record.held.append(self._tracking_slots)
-        if not self._options.ordered and self._slots in record.held:
-            record.held.remove(self._slots)
-            self._slots.release()
+        if not self._ordered and self._window in record.held:
+            record.held.remove(self._window)
+            self._window.release()
 
     def _emit(
         self,
@@ -1039,17 +1121,20 @@ class BulkSubmission:
             processor=record.processor,
         )
         self._tally.count(outcome)
-        if record.key is not None and self._active.get(record.key) == record.index:
-            del self._active[record.key]
+        key = record.key
+        if key is not None and self._active.get(key) == record.index:
+            del self._active[key]
         entry = (outcome, record.held)
         record.held = []
-        if self._options.ordered:
+        if self._ordered:
             self._ready[record.index] = entry
         else:
             self._out.append(entry)
         self._open -= 1
-        self._check_accounted()
-        self._wake()
+        if self._open == 0:
+            self._check_accounted()
+        if self._wakeup is not None:
+            self._wake()
 
     def _check_accounted(self) -> None:
         if self._reading_done and self._open == 0:
