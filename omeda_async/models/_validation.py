@@ -23,7 +23,9 @@ two straight-line Python functions (as attrs and cattrs generate theirs), one
 per input, from the same per-field snippets: the common case, a value of the
 right type within its limits, costs an attribute read or a dict lookup, a
 type test and a store, and only a broken rule calls out to build its message.
-``_rules_for(cls).source`` shows the generated code.
+``_rules_for(cls).source`` shows the generated code. A class with many
+optional fields also gets wire passes made for one set of keys (``_Shapes``):
+a job's records mostly share a few, and such a pass skips the absent fields.
 
 Rule codes: ``required``, ``conditional`` (a rule between fields), ``type``,
 ``max_length``, ``choice``, ``date_format``, ``email``, ``format`` (country and
@@ -378,6 +380,65 @@ class _Rules:
     from_model: Callable[[Any, _Path, _Walk], dict[Any, Any]]
     unstructure: Callable[[Any], dict[Any, Any]]
     source: str
+    shapes: _Shapes | None = None
+
+
+_WirePass = Callable[[Mapping[Any, Any], _Path, _Walk, Any], dict[Any, Any]]
+
+#: Classes with at least this many optional fields get wire passes specialized by shape.
+_SPECIALIZE_FROM: Final = 8
+#: At most this many specialized passes per class, and shapes counted towards one.
+_MAX_SHAPES: Final = 32
+_MAX_SEEN: Final = 1024
+
+
+class _Shapes(dict[tuple[Any, ...], "_WirePass | None"]):
+    """A class's wire passes specialized to one shape of dict, keyed by its keys in order.
+
+    Most fields of a payload class are optional, and most records of a job have
+    the same few: the general wire pass tests each field for presence, while a
+    pass made for one set of keys reads the present ones and does nothing for the
+    rest (a required one is reported missing). Both come from the same per-field
+    snippets, so they find the same violations, in the same order, and build the
+    same dict. A set of keys gets its pass the ``sightings``-th time it is seen
+    (a one-off record costs no compile), for at most ``_MAX_SHAPES`` sets per
+    class; one with an unknown key never does (the general pass reports it).
+
+    ``shapes[tuple(node)]`` is the pass for ``node``, or None: use the general one.
+    """
+
+    sightings = 2
+
+    def __init__(self, known: frozenset[str], make: Callable[[frozenset[str]], _WirePass]) -> None:
+        super().__init__()
+        self._known = known
+        self._make = make
+        self._by_keys: dict[frozenset[str], _WirePass] = {}
+        self._seen: dict[frozenset[str], int] = {}
+
+    def clear(self) -> None:
+        """Forget every shape: seen, and specialized."""
+        super().clear()
+        self._by_keys.clear()
+        self._seen.clear()
+
+    def __missing__(self, shape: tuple[Any, ...]) -> _WirePass | None:
+        if len(self) >= _MAX_SHAPES or not self._known.issuperset(shape):
+            return None
+        keys = frozenset(shape)
+        special = self._by_keys.get(keys)
+        if special is None:
+            if len(self._by_keys) >= _MAX_SHAPES:
+                return None
+            seen = self._seen.get(keys, 0) + 1
+            if seen < self.sightings:
+                if len(self._seen) < _MAX_SEEN:
+                    self._seen[keys] = seen
+                return None
+            special = self._by_keys[keys] = self._make(keys)
+            self._seen.pop(keys, None)
+        self[shape] = special
+        return special
 
 
 def _fold(key: str) -> str:
@@ -673,22 +734,36 @@ def _absent_source(spec: FieldSpec, f: str, sent: bool) -> list[str]:
 
 
 def _wire_field_source(
-    spec: FieldSpec, attribute: str, f: str, sent: bool, held: str | None
+    spec: FieldSpec,
+    attribute: str,
+    f: str,
+    sent: bool,
+    held: str | None,
+    shape: frozenset[str] | None = None,
 ) -> list[str]:
     """The wire pass over one field: read it from the node, check it, store its wire form.
 
     ``held``: the local that keeps the value as given for the sibling rules.
+    ``shape``: the node's keys, for a pass specialized to them (None: any node).
     """
     present = _present_source(spec, attribute, f, store=True, paired=True)
     absent = _absent_source(spec, f, sent)
-    fetch = f"v = {held} = get({spec.wire!r})" if held else f"v = get({spec.wire!r})"
+    read = f"v = {held} = node[{spec.wire!r}]" if held else f"v = node[{spec.wire!r}]"
+    if shape is not None:
+        # Whether the field is there is known: absent, it is what get() gives None.
+        if spec.wire not in shape:
+            return absent
+        fetch = read
+    else:
+        fetch = f"v = {held} = get({spec.wire!r})" if held else f"v = get({spec.wire!r})"
     if spec.required:
         return [fetch, *_branch("v is None or v == ''", absent, present)]
     if absent:
         return [fetch, *_branch("v is None", absent, present)]
+    if shape is not None:
+        return [read, *_branch("v is not None", present)]
     # Most optional fields are absent from a given record: a membership test
     # costs less than get() and a None test. (Held locals start as None.)
-    read = f"v = {held} = node[{spec.wire!r}]" if held else f"v = node[{spec.wire!r}]"
     return _branch(f"{spec.wire!r} in node", [read, *_branch("v is not None", present)])
 
 
@@ -847,7 +922,7 @@ def _compile(cls: type[Payload], compiled: Mapping[type[Payload], _Rules]) -> _R
     siblings = _sibling_fields(specs, groups)
     assert siblings <= {spec.wire for _, spec in specs}, cls
     held: dict[str, str] = {}
-    wire_body: list[str] = []
+    wire_fields: list[tuple[FieldSpec, str, str, bool, str | None]] = []
     model_body: list[str] = []
     for index, (attribute, spec) in enumerate(specs):
         f = names[spec.wire] = f"F{index}"
@@ -866,25 +941,51 @@ def _compile(cls: type[Payload], compiled: Mapping[type[Payload], _Rules]) -> _R
         if spec.kind in _DATE_SHAPES:
             namespace[f"{f}_SHAPE"] = _DATE_SHAPES[spec.kind].match
         keep = held.get(spec.wire)
-        wire_body += _wire_field_source(spec, attribute, f, spec.wire in sent, keep)
+        wire_fields.append((spec, attribute, f, spec.wire in sent, keep))
         model_body += _model_field_source(spec, attribute, f, spec.wire in sent, keep)
     for index, group in enumerate(groups):
         namespace[f"G{index}"] = group
     rules_between = _sibling_source(specs, names, held, groups)
     opening = "out = {" + ", ".join(f"{wire!r}: None" for wire in sent) + "}"
     name = cls.__name__
-    source = "\n".join(
-        [
-            f"def wire_{name}(node, path, walk, model):",
-            "    if not KNOWN.issuperset(node):",
-            "        unknown_keys(RULES, node, path, walk, model)",
-            "    get = node.get",
+    optional = sum(1 for _, spec in specs if not spec.required)
+    specialized = optional >= _SPECIALIZE_FROM
+
+    def wire_source(function: str, shape: frozenset[str] | None) -> list[str]:
+        """The wire pass: for any node (``shape`` None), else for nodes with those keys."""
+        body = [_wire_field_source(*field, shape) for field in wire_fields]
+        if shape is None:
+            head = [
+                *(
+                    [
+                        "    if type(node) is dict:",
+                        "        special = SHAPES[tuple(node)]",
+                        "        if special is not None:",
+                        "            return special(node, path, walk, model)",
+                    ]
+                    if specialized
+                    else []
+                ),
+                "    if not KNOWN.issuperset(node):",
+                "        unknown_keys(RULES, node, path, walk, model)",
+                "    get = node.get",
+            ]
+        else:
+            head = []  # its keys are known ones: the general pass made sure
+        return [
+            f"def {function}(node, path, walk, model):",
+            *head,
             *(["    " + " = ".join(sorted(held.values())) + " = None"] if held else []),
             "    " + opening,
-            *_indent(wire_body + rules_between),
+            *_indent([line for lines in body for line in lines] + rules_between),
             "    if model is not None and model.extra_fields is not None:",
             "        check_extras(RULES, model.extra_fields, path, walk)",
             "    return out",
+        ]
+
+    source = "\n".join(
+        [
+            *wire_source(f"wire_{name}", None),
             "",
             f"def model_{name}(m, path, walk):",
             "    extra = m.extra_fields",
@@ -904,6 +1005,17 @@ def _compile(cls: type[Payload], compiled: Mapping[type[Payload], _Rules]) -> _R
     )
     known = frozenset(names)
     namespace["KNOWN"] = known
+
+    def special_pass(shape: frozenset[str]) -> _WirePass:
+        """The wire pass for nodes with exactly the keys ``shape``."""
+        function = f"wire_{name}_for_shape"
+        text = "\n".join(wire_source(function, shape))
+        local: dict[str, Any] = {}
+        exec(compile(text, f"<omeda_async pass for a {name} shape>", "exec"), namespace, local)
+        special: _WirePass = local[function]
+        return special
+
+    shapes = namespace["SHAPES"] = _Shapes(known, special_pass) if specialized else None
     exec(compile(source, f"<omeda_async passes for {name}>", "exec"), namespace)
     rules = _Rules(
         name=name,
@@ -913,6 +1025,7 @@ def _compile(cls: type[Payload], compiled: Mapping[type[Payload], _Rules]) -> _R
         from_model=namespace[f"model_{name}"],
         unstructure=payload_converter().get_unstructure_hook(cls),
         source=source,
+        shapes=shapes,
     )
     namespace["RULES"] = rules
     return rules

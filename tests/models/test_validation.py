@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from omeda_async import (
+    Address,
     BillingInformation,
     CustomerAndOrder,
     Email,
@@ -19,6 +21,7 @@ from omeda_async import (
     Violation,
     validate,
 )
+from omeda_async.models._validation import _MAX_SHAPES, _rules_for, _Shapes, _Walk
 
 # A Telemarketing element with every required field, and a BillingInformation
 # that satisfies every rule; cases below break one rule at a time.
@@ -1280,3 +1283,50 @@ def test_validate_does_not_change_its_input() -> None:
     before = repr(payload)
     validate(payload)
     assert repr(payload) == before
+
+
+# ------------------------------------------------- passes specialized by shape
+# That they agree with the general pass: tests/properties/test_payload_properties.py.
+
+
+@pytest.fixture
+def address_shapes() -> Iterator[_Shapes]:
+    """Address's shape cache, empty before and after the test."""
+    shapes = _rules_for(Address).shapes
+    assert shapes is not None
+    shapes.clear()
+    yield shapes
+    shapes.clear()
+
+
+def test_a_dict_shape_gets_its_own_pass_when_seen_again(address_shapes: _Shapes) -> None:
+    """A one-off record compiles nothing; a repeated set of keys (any order) shares one pass."""
+    assert address_shapes[("Street", "City")] is None
+    special = address_shapes[("City", "Street")]
+    assert special is not None
+    assert address_shapes[("Street", "City")] is special
+    street_only = {"Street": "555 Huehl Road"}
+    assert special(street_only | {"City": "Northbrook"}, None, _Walk({}, frozenset()), None) == {
+        "Street": "555 Huehl Road",
+        "City": "Northbrook",
+    }
+
+
+def test_a_shape_with_an_unknown_key_is_left_to_the_general_pass(
+    address_shapes: _Shapes,
+) -> None:
+    for _ in range(3):
+        assert address_shapes[("Street", "Stret")] is None
+    assert len(address_shapes) == 0
+    violation = only(validate({"Addresses": [{"Street": "1 Main", "Stret": "x"}]}))
+    assert violation.rule == "unknown_field"
+
+
+def test_specialized_passes_per_class_are_capped(address_shapes: _Shapes) -> None:
+    fields = sorted(_rules_for(Address).known)
+    shapes = [(first, second) for first in fields for second in fields if first < second]
+    assert len(shapes) > _MAX_SHAPES
+    for shape in shapes:
+        address_shapes[shape]
+    made = [shape for shape in shapes if address_shapes[shape] is not None]
+    assert len(made) == _MAX_SHAPES == len(address_shapes)

@@ -44,7 +44,7 @@ from omeda_async import (
 from omeda_async.models import from_dict, to_dict
 from omeda_async.models._converter import payload_converter, spec_fields
 from omeda_async.models._payloads import PAYLOAD_CLASSES, Kind, Payload
-from omeda_async.models._validation import checked_wire
+from omeda_async.models._validation import _compiled, _Shapes, checked_wire
 from omeda_async.models._wire import customer_and_order_body, order_body
 
 TEXT = st.text(max_size=12)
@@ -388,3 +388,60 @@ def test_a_models_wire_dict_is_exactly_what_the_converter_unstructures(model: Pa
 def test_a_model_breaks_exactly_the_rules_its_wire_dict_breaks(model: Payload) -> None:
     """The model pass reports what the wire pass reports for to_dict(model), in the same order."""
     assert validate(model) == validate(to_dict(model), schema=type(model))
+
+
+# ------------------------------------------------- passes specialized by shape
+
+
+def checked_with_shapes(
+    payload: Any, schema: type[Payload], sightings: int
+) -> tuple[tuple[Any, Any], int]:
+    """checked_wire with shapes specialized on their ``sightings``-th sight; and how many were.
+
+    Every class starts with no shape seen and ends so: a huge ``sightings``
+    runs the general passes only, 1 runs a specialized pass for every dict
+    whose keys are all known.
+    """
+    every = [rules.shapes for rules in _compiled().values() if rules.shapes is not None]
+    for shapes in every:
+        shapes.clear()
+    default = _Shapes.sightings
+    _Shapes.sightings = sightings
+    try:
+        sent, violations = checked_wire(payload, schema)
+        return (ordered(sent), violations), sum(len(shapes) for shapes in every)
+    finally:
+        _Shapes.sightings = default
+        for shapes in every:
+            shapes.clear()
+
+
+def assert_passes_agree(payload: Any, schema: type[Payload]) -> int:
+    """The specialized passes build the same dict and find the same violations, in order."""
+    general, none = checked_with_shapes(payload, schema, sightings=10**9)
+    special, made = checked_with_shapes(payload, schema, sightings=1)
+    assert none == 0
+    assert special == general
+    return made
+
+
+@settings(max_examples=200, deadline=None)
+@given(ANY_CLASS.flatmap(lambda cls: odd_models(cls, extras=False)))
+def test_shape_specialized_passes_agree_on_any_dict(model: Payload) -> None:
+    """Valid or not, nested or not: a dict of any class gets what the general pass gives."""
+    assert_passes_agree(to_dict(model), type(model))
+
+
+@settings(max_examples=100, deadline=None)
+@given(CUSTOMER_LIKE)
+def test_shape_specialized_passes_agree_on_any_json(customer: Any) -> None:
+    assert_passes_agree(customer, CustomerAndOrder)
+
+
+@settings(max_examples=100, deadline=None)
+@given(CUSTOMERS, st.data())
+def test_shape_specialized_passes_agree_on_valid_records(model: Payload, data: Any) -> None:
+    """A valid record in any form and key order; its root pass is always a specialized one."""
+    assume(not validate(model))
+    payload = data.draw(rewritten(to_dict(model), CustomerAndOrder, forms=True))
+    assert assert_passes_agree(payload, CustomerAndOrder) >= 1
