@@ -19,6 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -41,7 +42,7 @@ from omeda_async import (
     Telemarketing,
     validate,
 )
-from omeda_async.models import from_dict, to_dict
+from omeda_async.models import _wire, from_dict, to_dict
 from omeda_async.models._converter import payload_converter, spec_fields
 from omeda_async.models._payloads import PAYLOAD_CLASSES, Kind, Payload
 from omeda_async.models._validation import _compiled, _Shapes, checked_wire
@@ -445,3 +446,38 @@ def test_shape_specialized_passes_agree_on_valid_records(model: Payload, data: A
     assume(not validate(model))
     payload = data.draw(rewritten(to_dict(model), CustomerAndOrder, forms=True))
     assert assert_passes_agree(payload, CustomerAndOrder) >= 1
+
+
+# ------------------------------------------------------------- the encoder
+
+ENCODABLE = st.recursive(
+    SCALAR | st.decimals(allow_nan=False) | st.just(float("nan")) | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(TEXT | st.integers() | st.booleans() | st.none(), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+def encoded(encode: Any, value: Any) -> tuple[str, Any]:
+    try:
+        return "text", encode(value)
+    except (TypeError, ValueError) as exc:
+        return "error", type(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ENCODABLE)
+def test_the_body_encoder_writes_what_its_json_encoder_writes(value: Any) -> None:
+    """The C encoder made once gives JSONEncoder.encode's text, and its errors (NaN, Decimal)."""
+    assert _wire._CHUNKS is not None  # CPython: the C speedups are there
+    assert encoded(_wire._encode, value) == encoded(_wire._ENCODER.encode, value)
+
+
+def test_the_body_encoder_falls_back_without_c_speedups(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _wire._chunk_encoder(None) is None
+    monkeypatch.setattr(_wire, "_CHUNKS", None)
+    assert _wire._encode({"FirstName": "Zoë", "Products": [{"OmedaProductId": 14}]}) == (
+        '{"FirstName":"Zoë","Products":[{"OmedaProductId":14}]}'
+    )
