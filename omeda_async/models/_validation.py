@@ -897,8 +897,19 @@ def _compiled() -> dict[type[Payload], _Rules]:
     return compiled
 
 
+class _RulesByClass(dict[type[Payload], _Rules]):
+    """Each class's rules, looked up in one subscript (all compiled on first use)."""
+
+    def __missing__(self, cls: type[Payload]) -> _Rules:
+        rules = self[cls] = _compiled()[cls]
+        return rules
+
+
+_RULES: Final = _RulesByClass()
+
+
 def _rules_for(cls: type[Payload]) -> _Rules:
-    return _compiled()[cls]
+    return _RULES[cls]
 
 
 def _root_fields_come_first(specs: tuple[tuple[str, FieldSpec], ...]) -> bool:
@@ -1053,18 +1064,18 @@ def checked_wire(
     (in the field order of the model, whatever the dict's). The wire dict is
     None when ``payload`` is neither a mapping nor a ``schema`` model.
     """
-    if isinstance(payload, Payload):
-        if type(payload) is not schema:
-            message = f"expected a {schema.__name__} payload, got a {type(payload).__name__} model."
-            return None, [Violation("", message, "type")]
-        rules = _rules_for(schema)
-        walk = _Walk({}, rules.known)
-        return rules.from_model(payload, None, walk), walk.out
-    if not isinstance(payload, Mapping):
+    if type(payload) is dict or (not isinstance(payload, Payload) and isinstance(payload, Mapping)):
+        rules = _RULES[schema]
+        walk = _Walk(payload, rules.known)
+        return rules.from_wire(payload, None, walk, None), walk.out
+    if not isinstance(payload, Payload):
         return None, [_not_a_mapping(payload, schema)]
-    rules = _rules_for(schema)
-    walk = _Walk(payload, rules.known)
-    return rules.from_wire(payload, None, walk, None), walk.out
+    if type(payload) is not schema:
+        message = f"expected a {schema.__name__} payload, got a {type(payload).__name__} model."
+        return None, [Violation("", message, "type")]
+    rules = _RULES[schema]
+    walk = _Walk({}, rules.known)
+    return rules.from_model(payload, None, walk), walk.out
 
 
 def validate(payload: Any, *, schema: type[Payload] | None = None) -> list[Violation]:
