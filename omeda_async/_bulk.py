@@ -743,9 +743,6 @@ class BulkSubmission:
     def _enqueue(self, record: _Record) -> None:
         """Queue a record for the workers, waking an idle one."""
         self._todo.append(record)
-        self._wake_worker()
-
-    def _wake_worker(self) -> None:
         idle = self._idle
         while idle:
             waiter = idle.popleft()
@@ -1133,8 +1130,9 @@ class BulkSubmission:
         self._open -= 1
         if self._open == 0:
             self._check_accounted()
-        if self._wakeup is not None:
-            self._wake()
+        waiter = self._wakeup
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _check_accounted(self) -> None:
         if self._reading_done and self._open == 0:

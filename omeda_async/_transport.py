@@ -360,10 +360,6 @@ class Transport:
         """The default retry policy."""
         return self._retry
 
-    def url(self, path: str) -> str:
-        """The absolute URL of ``path`` (which starts with ``/``)."""
-        return self._base_url + path
-
     async def close(self) -> None:
         """Close the session if this transport created it. Idempotent."""
         if self._closed:
@@ -422,7 +418,7 @@ class Transport:
         sleeps bounded by ``max(max_delay, RETRY_AFTER_CAP)``.
         """
         policy = retry or self._retry
-        self._get_session()  # use after close fails before any waiting
+        session = self._get_session()  # use after close fails before any waiting
         headers = self._headers_by_input.get(input_id) or self._headers(input_id)
         attempt = 0
         # The loop is ours rather than a backoff decorator: backoff's async
@@ -434,17 +430,21 @@ class Transport:
             if self._limiter is not None:
                 await self._limiter.acquire()
             error: OmedaError
-            session = self._get_session()
+            if attempt > 1:
+                session = self._get_session()  # closed while we waited?
             try:
                 answer = await self._exchange(session, method, path, body, headers, attempt)
             except TransportError as exc:
                 error = exc
             else:
                 if 200 <= answer.status <= 299:
-                    try:
-                        return parse(self._check_success(answer, method, path))
-                    except MalformedResponseError as exc:
-                        error = exc
+                    if answer.is_json:
+                        try:
+                            return parse(answer)
+                        except MalformedResponseError as exc:
+                            error = exc
+                    else:
+                        error = self._unreadable(answer, method, path)
                 else:
                     error = error_for_answer(
                         answer,
@@ -478,16 +478,13 @@ class Transport:
             )
             await self._clock.sleep(delay)
 
-    def _check_success(self, answer: Answer, method: str, path: str) -> Answer:
-        """A 2xx answer must be JSON that fits the size cap."""
-        problem: str | None = None
+    def _unreadable(self, answer: Answer, method: str, path: str) -> MalformedResponseError:
+        """What is wrong with a 2xx answer that was not read as JSON (too large, or not JSON)."""
         if answer.too_large:
             problem = f"the body is larger than {self._max_response_size} bytes"
-        elif not answer.is_json:
+        else:
             problem = f"the body is not JSON ({answer.content_type or 'no content type'})"
-        if problem is None:
-            return answer
-        raise MalformedResponseError(
+        return MalformedResponseError(
             f"HTTP {answer.status} from {method} {path}: {problem}",
             status=answer.status,
             content_type=answer.content_type,
@@ -508,7 +505,7 @@ class Transport:
         try:
             async with session.request(
                 method,
-                self.url(path),
+                self._base_url + path,
                 data=body,
                 headers=headers,
                 timeout=self._timeout,
@@ -540,7 +537,8 @@ class Transport:
                 ),
                 sent=True,
             ) from exc
-        self._log(method, path, status, started, attempt)
+        if started is not None:
+            self._log(method, path, status, started, attempt)
         content_type = response_headers.get("Content-Type")
         if raw is None:
             return Answer(
