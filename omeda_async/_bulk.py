@@ -144,6 +144,9 @@ class SubmissionOutcome:
 # ----------------------------------------------------------------------- summary
 
 
+_init_outcome: Final = SubmissionOutcome.__init__
+
+
 @attrs.frozen(kw_only=True)
 class BulkSummary:
     """Counts of a ``submit_many`` job, fit to log (``str(summary)``).
@@ -1102,7 +1105,11 @@ class BulkSubmission:
         duplicate_of: int | None = None,
     ) -> None:
         """Report a record's one and only outcome."""
-        outcome = SubmissionOutcome(
+        # SubmissionOutcome(...) with keywords makes CPython build a dict of them
+        # and unpack it again; calling attrs's __init__ passes them as they are.
+        outcome = object.__new__(SubmissionOutcome)
+        _init_outcome(
+            outcome,
             index=record.index,
             key=record.key,
             receipt=receipt,

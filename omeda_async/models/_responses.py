@@ -348,7 +348,10 @@ class SubmissionReceipt:
         if plain is not None:
             transaction_id, url = plain.get("TransactionId"), plain.get("Url", "")
             if type(transaction_id) is int and type(url) is str:
-                return cls(transaction_id=transaction_id, url=url)
+                # cls(...) with keywords builds a dict of them; its __init__ does not.
+                receipt = object.__new__(cls)
+                cls.__init__(receipt, transaction_id=transaction_id, url=url)
+                return receipt
         info = _first_response_info(data, service="storecustomerandorder", status=status)
         return cls(
             transaction_id=info.required("TransactionId", _int),
@@ -382,9 +385,16 @@ class OrderReceipt:
                 and (customer_id is None or type(customer_id) is int)
                 and (customer_url is None or type(customer_url) is str)
             ):
-                return cls(
-                    order_id=order_id, url=url, customer_id=customer_id, customer_url=customer_url
+                # cls(...) with keywords builds a dict of them; its __init__ does not.
+                receipt = object.__new__(cls)
+                cls.__init__(
+                    receipt,
+                    order_id=order_id,
+                    url=url,
+                    customer_id=customer_id,
+                    customer_url=customer_url,
                 )
+                return receipt
         info = _first_response_info(data, service="orderqueue", status=status)
         return cls(
             order_id=info.required("OrderId", _int),
