@@ -525,7 +525,6 @@ _HELPERS: Final[dict[str, Any]] = {
     "Decimal": Decimal,
     "SEQUENCES": (list, tuple),
     "POSTAL_COUNTRIES": _POSTAL_COUNTRIES,
-    "UNPAIRED": _UNPAIRED,
     "as_int": _as_int,
     "int_text": INT_TEXT.match,
     # Digit strings shorter than this always convert, whatever int()'s digit limit is set to.
@@ -697,21 +696,30 @@ def _nested_source(spec: FieldSpec, attribute: str, f: str, store: bool, paired:
             [f"out[{wire!r}] = {call}" if store else call],
             [f"bad_nested(walk, path, {f}, v)"],
         )
-    cs = f"UNPAIRED if model is None else paired(model.{attribute}, v, {f}_CLS)"
-    call = f"{f}_WIRE(item, (path, {wire!r}, i), walk, c)"
+
+    def loop(header: str, c: str) -> list[str]:
+        call = f"{f}_WIRE(item, (path, {wire!r}, i), walk, {c})"
+        return [
+            header,
+            *_indent(
+                _branch(
+                    "type(item) is dict or isinstance(item, Mapping)",
+                    [f"items.append({call})" if store else call],
+                    [f"bad_item(walk, path, {f}, i, item)"],
+                )
+            ),
+        ]
+
+    plain = loop("for i, item in enumerate(v):", "None")
+    if paired:
+        # Only a dict unstructured from a model has models to pair its items with.
+        pairs = f"paired(model.{attribute}, v, {f}_CLS)"
+        plain = _branch(
+            "model is None", plain, loop(f"for i, (item, c) in enumerate(zip(v, {pairs})):", "c")
+        )
     body = [f"if not v: empty(walk, path, {f})"] if spec.non_empty is not None else []
-    body += [
-        *(["items = []"] if store else []),
-        f"for i, (item, c) in enumerate(zip(v, {cs if paired else 'UNPAIRED'})):",
-        *_indent(
-            _branch(
-                "type(item) is dict or isinstance(item, Mapping)",
-                [f"items.append({call})" if store else call],
-                [f"bad_item(walk, path, {f}, i, item)"],
-            )
-        ),
-        *([f"out[{wire!r}] = items"] if store else []),
-    ]
+    body += [*(["items = []"] if store else []), *plain]
+    body += [f"out[{wire!r}] = items"] if store else []
     return _branch(
         "type(v) is list or isinstance(v, SEQUENCES)", body, [f"bad_nested(walk, path, {f}, v)"]
     )
