@@ -1330,3 +1330,15 @@ def test_specialized_passes_per_class_are_capped(address_shapes: _Shapes) -> Non
         address_shapes[shape]
     made = [shape for shape in shapes if address_shapes[shape] is not None]
     assert len(made) == _MAX_SHAPES == len(address_shapes)
+
+
+@pytest.mark.parametrize("code", ["ÉTA", "U1A", "US ", "ＵＳＡ", "USAA", ""])
+def test_a_country_code_is_three_ascii_letters(code: str) -> None:
+    violation = only(validate({"Addresses": [{"CountryCode": code}]}))
+    assert (violation.path, violation.rule) == ("Addresses[0].CountryCode", "format")
+
+
+@pytest.mark.parametrize("code", ["ÎL", "I1", "I ", "ＩＬ"])
+def test_a_us_region_code_is_two_ascii_letters(code: str) -> None:
+    violation = only(validate({"Addresses": [{"CountryCode": "usa", "RegionCode": code}]}))
+    assert (violation.path, violation.rule) == ("Addresses[0].RegionCode", "format")
