@@ -498,6 +498,7 @@ class BulkSubmission:
         self._wakeup: asyncio.Future[None] | None = None
         # Output: in arrival order, or by index for ordered=True.
         self._ordered = options.ordered
+        self._service = None if options.kind is None else _SERVICE_OF_KIND[options.kind]
         # No journal, dependency, Run Processor or tracking: an accepted
         # record's outcome is its receipt (see _accepted).
         self._report_at_once = not (
@@ -714,19 +715,15 @@ class BulkSubmission:
 
     def _admit(self, index: int, payload: Any) -> None:
         """Key one record read from the input and queue it (or answer it at once)."""
-        options = self._options
         self._tally.total += 1
         self._open += 1
-        if options.kind is not None:
-            service = _SERVICE_OF_KIND[options.kind]
-        else:
+        service = self._service
+        if service is None:
             service = ORDERS if isinstance(payload, Order) else CUSTOMERS
         record = _Record(index, payload, service, self._window)
+        key_of = self._options.key
         try:
-            if options.key is not None:
-                key = options.key(payload)
-            else:
-                key = _key_of(payload, service, record.body)
+            key = _key_of(payload, service, record.body) if key_of is None else key_of(payload)
             if not isinstance(key, str) or not key:
                 raise TypeError("a record key must be a non-empty string")
         except Exception as exc:  # the caller's key function, on a malformed row
@@ -972,7 +969,7 @@ class BulkSubmission:
                 if self._report_at_once:
                     # The usual bulk job: reported at once, without another coroutine.
                     record.receipt = receipt
-                    self._emit(record, state=RecordState.ACCEPTED, receipt=receipt)
+                    self._emit_accepted(record, receipt)
                 else:
                     await self._accepted(record, receipt)
             return
@@ -1125,6 +1122,30 @@ class BulkSubmission:
             processor=record.processor,
         )
         self._tally.count(outcome)
+        self._deliver(record, outcome)
+
+    def _emit_accepted(self, record: _Record, receipt: SubmissionReceipt | OrderReceipt) -> None:
+        """``_emit(record, state=ACCEPTED, receipt=receipt)`` for a record sent in this run.
+
+        The usual outcome of a bulk job, made with only what can differ from
+        the defaults (nothing skipped, stored, tracked or processed).
+        """
+        outcome = object.__new__(SubmissionOutcome)
+        _init_outcome(
+            outcome,
+            index=record.index,
+            key=record.key,
+            receipt=receipt,
+            state=RecordState.ACCEPTED,
+            service=record.service,
+            merged_into=record.merged_into,
+            attempts=record.attempts,
+        )
+        self._tally.accepted += 1
+        self._deliver(record, outcome)
+
+    def _deliver(self, record: _Record, outcome: SubmissionOutcome) -> None:
+        """Hand ``outcome`` to the caller's side; the record's key is free again."""
         key = record.key
         if key is not None and self._active.get(key) == record.index:
             del self._active[key]

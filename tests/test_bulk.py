@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from omeda_async import (
@@ -348,6 +349,28 @@ async def test_merges_are_followed_only_when_asked() -> None:
         assert chain.state is RecordState.REJECTED
         assert isinstance(chain.error, CustomerMergedError)
         assert (chain.merged_into, chain.attempts) == (222, 2)
+
+
+async def test_an_accepted_outcome_is_the_same_with_or_without_a_journal() -> None:
+    """A plain job reports an accepted record as a journaled job does, field for field."""
+    async with FakeOmeda(time_scale=100, merged_customers={111: 222}) as fake, fake.client() as c:
+        rows = [customer(0), customer(1, OmedaCustomerId=111)]
+        plain = await collect(c.submit_many(rows, follow_merges=True))
+        journaled = await collect(c.submit_many(rows, follow_merges=True, store=MemoryStore()))
+    assert [o.state for o in plain] == [RecordState.ACCEPTED] * 2
+    for outcome, other in zip(plain, journaled, strict=True):
+        assert isinstance(outcome.receipt, SubmissionReceipt)
+        assert outcome.receipt != other.receipt  # each run queued the record
+        assert attrs.evolve(outcome, receipt=None) == attrs.evolve(other, receipt=None)
+    assert plain[1] == SubmissionOutcome(
+        index=1,
+        key=record_key(rows[1], CUSTOMERS),
+        receipt=plain[1].receipt,
+        state=RecordState.ACCEPTED,
+        service=CUSTOMERS,
+        merged_into=222,
+        attempts=2,
+    )
 
 
 class _ReleasingClock:
