@@ -16,6 +16,7 @@ method                                 HTTP   path
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import math
@@ -362,7 +363,7 @@ class OmedaClient:
         validated nor serialized twice. None builds it here, validating first.
         """
         self._check_open()
-        chosen = self._input_for_call(input_id)
+        chosen = self._input_id if input_id is None else self._input_for_call(input_id)
         if chosen is None:
             raise ValueError(
                 "storecustomerandorder needs an input id: pass input_id=... to the call "
@@ -370,7 +371,7 @@ class OmedaClient:
             )
         return await self._transport.request(
             "POST",
-            self._path("storecustomerandorder"),
+            _service_path(self.brand, "storecustomerandorder"),
             parse=_parse_submission,
             service="storecustomerandorder",
             idempotent=False,
@@ -395,10 +396,10 @@ class OmedaClient:
     ) -> OrderReceipt:
         """:meth:`add_order`, sending ``body`` (``order_body(order)``) when it is already built."""
         self._check_open()
-        chosen = self._input_for_call(input_id)
+        chosen = self._input_id if input_id is None else self._input_for_call(input_id)
         return await self._transport.request(
             "POST",
-            self._path("orderqueue"),
+            _service_path(self.brand, "orderqueue"),
             parse=_parse_order,
             service="orderqueue",
             idempotent=False,
@@ -644,6 +645,12 @@ class OmedaClient:
 
 # Parsers handed to the transport: read inside its retry loop, so an unreadable 2xx
 # answer to a POST becomes SubmissionOutcomeUnknown there, never a silent loss.
+
+
+@functools.lru_cache(maxsize=64)
+def _service_path(brand: str, service: str) -> str:
+    """``OmedaClient._path(service)`` for a service that takes no id: made once per brand."""
+    return f"/webservices/rest/brand/{brand}/{service}/*"
 
 
 def _parse_submission(answer: Answer) -> SubmissionReceipt:
