@@ -30,6 +30,7 @@ __all__ = [
     "machine",
     "median",
     "percentile",
+    "rotations",
     "rss_bytes",
     "stop",
     "timed_loop_lag",
@@ -124,7 +125,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def _rotations(names: Sequence[str], rounds: int) -> list[list[str]]:
+def rotations(names: Sequence[str], rounds: int) -> list[list[str]]:
     # Each round starts with a different contender, so none is always first
     # (cold caches) or always last (after the others warmed the machine up).
     return [[names[(r + i) % len(names)] for i in range(len(names))] for r in range(rounds)]
@@ -135,7 +136,7 @@ def interleaved(
 ) -> dict[str, list[float]]:
     """Run every contender once per round, rotating the order; each call returns one figure."""
     figures: dict[str, list[float]] = {name: [] for name in contenders}
-    for order in _rotations(list(contenders), rounds):
+    for order in rotations(list(contenders), rounds):
         for name in order:
             figures[name].append(contenders[name]())
     return figures
@@ -146,7 +147,7 @@ async def interleaved_async(
 ) -> dict[str, list[float]]:
     """``interleaved`` for coroutine contenders, all in the running event loop."""
     figures: dict[str, list[float]] = {name: [] for name in contenders}
-    for order in _rotations(list(contenders), rounds):
+    for order in rotations(list(contenders), rounds):
         for name in order:
             figures[name].append(await contenders[name]())
     return figures
