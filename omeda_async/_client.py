@@ -327,7 +327,7 @@ class OmedaClient:
             raise RuntimeError("OmedaClient is closed")
 
     def _path(self, *parts: str) -> str:
-        return f"/webservices/rest/brand/{self.brand}/{'/'.join(parts)}/*"
+        return _brand_path(self.brand, "/".join(parts))
 
     def _input_for_call(self, input_id: str | None) -> str | None:
         if input_id is None:
@@ -647,10 +647,13 @@ class OmedaClient:
 # answer to a POST becomes SubmissionOutcomeUnknown there, never a silent loss.
 
 
-@functools.lru_cache(maxsize=64)
-def _service_path(brand: str, service: str) -> str:
-    """``OmedaClient._path(service)`` for a service that takes no id: made once per brand."""
-    return f"/webservices/rest/brand/{brand}/{service}/*"
+def _brand_path(brand: str, tail: str) -> str:
+    """The path of ``tail`` (a service, then any ids) under a brand."""
+    return f"/webservices/rest/brand/{brand}/{tail}/*"
+
+
+# The POST services take no id: their paths are made once per brand.
+_service_path: Final = functools.lru_cache(maxsize=64)(_brand_path)
 
 
 def _parse_submission(answer: Answer) -> SubmissionReceipt:
