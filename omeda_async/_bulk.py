@@ -141,10 +141,11 @@ class SubmissionOutcome:
         return None
 
 
-# ----------------------------------------------------------------------- summary
-
-
+# Called directly, attrs's __init__ takes the keywords as they are (see _emit).
 _init_outcome: Final = SubmissionOutcome.__init__
+
+
+# ----------------------------------------------------------------------- summary
 
 
 @attrs.frozen(kw_only=True)
@@ -1158,9 +1159,8 @@ class BulkSubmission:
         self._open -= 1
         if self._open == 0:
             self._check_accounted()
-        waiter = self._wakeup
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if self._wakeup is not None:
+            self._wake()
 
     def _check_accounted(self) -> None:
         if self._reading_done and self._open == 0:
