@@ -73,6 +73,15 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _timing_model(text: str) -> object:
+    from omeda_async.testing._timing import parse_timing
+
+    try:
+        return parse_timing(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_configuration(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """The global options; on a subcommand they must not reset what came before it."""
     default = argparse.SUPPRESS if suppress else None
@@ -378,6 +387,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         metavar="X",
         help="fake seconds per real second (default 1)",
+    )
+    serve.add_argument(
+        "--timing",
+        type=_timing_model,
+        default="spread",
+        metavar="MODEL",
+        help=(
+            "spread: each code after its own pause (default); batch[:SECONDS]: Omeda's "
+            "processor runs every SECONDS of fake time (default 900), records wait at 0 "
+            "until a run, then pass through their codes within a minute"
+        ),
     )
     serve.add_argument("--seed", type=int, default=None, metavar="S", help="random seed")
     return parser

@@ -309,6 +309,7 @@ def serve(args: argparse.Namespace) -> int:
             port=args.port,
             time_scale=args.time_scale,
             scenario=scenario,
+            timing=args.timing,
             seed=args.seed,
             faults=faults,
             record_bodies=False,

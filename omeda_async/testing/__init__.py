@@ -2,7 +2,8 @@
 
 ``FakeOmeda`` serves Omeda's customer/order services on 127.0.0.1 as the pages
 describe them, moves each queued transaction along a status path on a scaled
-clock, injects faults and records what it received::
+clock (``timing=Spread()`` or ``Batch(every=...)``: Omeda's processor running
+in batches), injects faults and records what it received::
 
     from omeda_async.testing import FakeOmeda
 
@@ -25,10 +26,12 @@ from omeda_async.testing._server import (
     QueuedTransaction,
     RecordedRequest,
 )
+from omeda_async.testing._timing import Batch, Spread, TimingModel
 
 __all__ = [
     "SCENARIOS",
     "SERVICES",
+    "Batch",
     "Duplicate",
     "FakeOmeda",
     "FaultKind",
@@ -39,6 +42,8 @@ __all__ = [
     "RecordedRequest",
     "Scenario",
     "ScenarioLike",
+    "Spread",
     "Step",
     "StepLike",
+    "TimingModel",
 ]

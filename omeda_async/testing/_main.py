@@ -17,6 +17,7 @@ from typing import TextIO
 
 from omeda_async.testing._scenarios import SCENARIOS
 from omeda_async.testing._server import FakeOmeda
+from omeda_async.testing._timing import TimingModel, parse_timing
 
 __all__ = ["build_parser", "main", "serve"]
 
@@ -37,6 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--time-scale", type=float, default=1.0, help="fake seconds per real second"
     )
+    parser.add_argument(
+        "--timing",
+        type=_timing,
+        default="spread",
+        metavar="MODEL",
+        help="spread (each code after its own pause; default) or batch[:SECONDS] "
+        "(the processor runs every SECONDS, default 900)",
+    )
     parser.add_argument("--brand", default="TESTBRAND")
     parser.add_argument("--app-id", default=None, help="x-omeda-appid to accept (default: random)")
     parser.add_argument(
@@ -47,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--expire-after", type=float, default=None, help="fake seconds until lookups answer 404"
     )
     return parser
+
+
+def _timing(text: str) -> TimingModel:
+    try:
+        return parse_timing(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 async def serve(
@@ -93,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             time_scale=args.time_scale,
             scenario=args.scenario,
+            timing=args.timing,
             seed=args.seed,
             expire_after=args.expire_after,
         )

@@ -40,6 +40,7 @@ from omeda_async._status import Outcome, StatusCode
 from omeda_async.models import Order, validate
 from omeda_async.testing._faults import FaultKind, Faults
 from omeda_async.testing._scenarios import Mix, Scenario, ScenarioLike, to_source
+from omeda_async.testing._timing import Batch, Spread, TimingModel
 
 __all__ = ["Duplicate", "FakeOmeda", "QueuedOrder", "QueuedTransaction", "RecordedRequest"]
 
@@ -52,6 +53,7 @@ _HTML_PAGE: Final = (
     b"<html><head><title>502 Bad Gateway</title></head>"
     b"<body><h1>502 Bad Gateway</h1><p>The proxy could not reach Omeda.</p></body></html>"
 )
+_SPREAD: Final = Spread()
 _DONE_OUTCOMES: Final = frozenset({Outcome.SUCCEEDED, Outcome.PARTIAL})
 _ALLOW: Final = MappingProxyType(
     {
@@ -221,6 +223,12 @@ class FakeOmeda:
     - ``scenario``: a name from ``SCENARIOS``, a ``Scenario``, a ``Mix`` or
       ``{name: weight}``; ``seed`` makes random draws reproducible.
       ``script_next()`` overrides it for the next submissions.
+    - ``timing``: when a record passes through its path's codes.
+      ``Spread()`` (default): each code after its own pause, as the path's
+      durations say. ``Batch(every=900)``: Omeda's processor runs every
+      ``every`` fake seconds and takes what was queued before the run, in
+      order; records wait at status 0, then pass through their codes within a
+      minute. Scripted paths are timed the same way.
     - ``expire_after``: fake seconds after queuing a transaction answers 404
       (Omeda keeps them "not necessarily ... indefinitely"); ``visibility_delay``:
       fake seconds a new transaction answers 404 first, as a real queue may.
@@ -243,6 +251,7 @@ class FakeOmeda:
         time_scale: float = 1.0,
         clock: Clock | None = None,
         scenario: ScenarioLike = "new_customer",
+        timing: TimingModel = _SPREAD,
         seed: int | None = None,
         expire_after: float | None = None,
         visibility_delay: float = 0.0,
@@ -269,6 +278,9 @@ class FakeOmeda:
         self._source: Scenario | Mix = to_source(scenario)
         self._seed = seed
         self._rng = random.Random(seed)
+        if not isinstance(timing, Spread | Batch):
+            raise TypeError(f"timing must be Spread() or Batch(...), not {timing!r}")
+        self._timing: TimingModel = timing.resolved(self._rng)
         # Ids and SubmissionIds come from their own generator so that how many
         # lookups happened never changes which scenarios are drawn.
         self._id_rng = random.Random(None if seed is None else seed + 1)
@@ -327,7 +339,7 @@ class FakeOmeda:
         scenario = repr(source.name) if isinstance(source, Scenario) else repr(source)
         return (
             f"FakeOmeda({where!r}, brand={self._brand!r}, clock={self._clock!r}, "
-            f"scenario={scenario})"
+            f"scenario={scenario}, timing={self._timing!r})"
         )
 
     # -- lifecycle -----------------------------------------------------------
@@ -407,6 +419,11 @@ class FakeOmeda:
     def clock(self) -> Clock:
         """The fake's clock: status paths advance on it; clients made by ``client()`` share it."""
         return self._clock
+
+    @property
+    def timing(self) -> TimingModel:
+        """The timing model: ``Spread()`` or ``Batch(...)`` (its ``phase`` drawn if it was None)."""
+        return self._timing
 
     @property
     def seed(self) -> int | None:
@@ -641,6 +658,8 @@ class FakeOmeda:
         self._check_customer(body)
         source = self._script.pop(0) if self._script else self._source
         scenario = source.draw(self._rng) if isinstance(source, Mix) else source
+        now = self._clock.now()
+        scenario = self._timing.path(scenario, queued_at=now, rng=self._rng)
 
         posted = _int_or_none(body.get("OmedaCustomerId"))
         client_customer_id = body.get("ClientCustomerId")
@@ -667,7 +686,7 @@ class FakeOmeda:
             body=body,
             input_id=input_id,
             scenario=scenario,
-            created_at=self._clock.now(),
+            created_at=now,
             customer_id=customer_id,
             client_customer_id=client_customer_id,
             customer_from=customer_from if customer_id is not None else None,

@@ -85,3 +85,16 @@ def test_bad_options_exit_with_status_2(capsys: pytest.CaptureFixture[str]) -> N
     """Options FakeOmeda refuses end with status 2 and a message, not a traceback."""
     assert main(["--brand", "A/B", "--port", "0"]) == 2
     assert "brand" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["serve"], []])
+def test_both_serve_commands_choose_a_timing_model(command: list[str]) -> None:
+    """`--timing` takes spread (the default) or batch[:SECONDS], and refuses anything else."""
+    from omeda_async.cli._app import build_parser as cli_parser
+    from omeda_async.testing import Batch, Spread
+
+    parser = cli_parser() if command else build_parser()
+    assert parser.parse_args(command).timing == Spread()
+    assert parser.parse_args([*command, "--timing", "batch:600"]).timing == Batch(every=600)
+    with pytest.raises(SystemExit):
+        parser.parse_args([*command, "--timing", "sometimes"])
