@@ -12,7 +12,7 @@ number or a security code.
     ├── PayloadValidationError   (also ValueError) .violations; nothing was sent
     ├── ApiError                 .status .errors .submission_id
     │   ├── BadRequestError              400
-    │   │   ├── CustomerMergedError      .customer_id .merged_into_customer_id
+    │   │   ├── CustomerMergedError      .customer_id .merged_into_customer_id (any 4xx)
     │   │   └── PendingDeactivationError "pending deactivation. Please try again later"
     │   ├── AuthenticationError          403
     │   ├── NotFoundError                404
@@ -25,12 +25,25 @@ number or a security code.
     └── StoreError               the journal cannot be used (.path, .sqlite_error)
         ├── IncompatibleStoreError  not ours, newer schema, another brand: left untouched
         └── StoreWriteError         read-only file, full disk, I/O error
+
+A merged customer (an answer carrying ``MergedIntoCustomerId``) is a
+:class:`CustomerMergedError` whatever 4xx status carries it: Omeda's page shows
+it as an error answer, FakeOmeda uses 400, and Omeda's own clients meet it on 404.
+It is also what its status makes it, so nothing that caught it before stops
+catching it: on a 400 it is exactly ``CustomerMergedError`` (a
+``BadRequestError``); on a 403, 404 or 405 it is a subclass of
+``CustomerMergedError`` and of ``AuthenticationError``, ``NotFoundError`` or
+``MethodNotAllowedError`` (``except NotFoundError`` still sees a merged 404, and,
+being a ``CustomerMergedError``, so does ``except BadRequestError``: the request
+names a customer that no longer stands, and the fix is in the request). Its
+``status`` is always the answer's. A merged answer is final, even on a 429:
+resending cannot unmerge the customer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from .models._validation import Violation
@@ -105,9 +118,11 @@ class BadRequestError(ApiError):
 
 
 class CustomerMergedError(BadRequestError):
-    """400: the customer was merged into another; resend with ``merged_into_customer_id``.
+    """The customer was merged into another; resend with ``merged_into_customer_id``.
 
-    Read from the structured ``MergedIntoCustomerId`` of Omeda's answer.
+    Read from the structured ``MergedIntoCustomerId`` of any 4xx answer (the
+    module docstring says which other classes a merged 403, 404 or 405 belongs to).
+    ``customer_id`` is the merged customer, when the message names it.
     """
 
     def __init__(
@@ -187,6 +202,34 @@ class MalformedResponseError(ApiError):
     ) -> None:
         super().__init__(message, status=status, errors=errors, submission_id=submission_id)
         self.content_type = content_type
+
+
+def _merged_on(status_class: type[ApiError]) -> type[CustomerMergedError]:
+    """A CustomerMergedError that is also ``status_class``, named as its parent.
+
+    The name is the one users see (``type(exc).__name__`` in journals and CLI output).
+    """
+    variant = type(
+        "CustomerMergedError",
+        (CustomerMergedError, status_class),
+        {
+            "__module__": __name__,
+            "__doc__": f"A merged customer answered with the status of {status_class.__name__}.",
+        },
+    )
+    return cast("type[CustomerMergedError]", variant)
+
+
+_MERGED_BY_STATUS: dict[int, type[CustomerMergedError]] = {
+    403: _merged_on(AuthenticationError),
+    404: _merged_on(NotFoundError),
+    405: _merged_on(MethodNotAllowedError),
+}
+
+
+def merged_error_class(status: int) -> type[CustomerMergedError]:
+    """The class of a merged-customer answer with this 4xx ``status`` (module docstring)."""
+    return _MERGED_BY_STATUS.get(status, CustomerMergedError)
 
 
 class TransportError(OmedaError):

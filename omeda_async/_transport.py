@@ -39,7 +39,6 @@ from ._errors import (
     ApiError,
     AuthenticationError,
     BadRequestError,
-    CustomerMergedError,
     MalformedResponseError,
     MethodNotAllowedError,
     NotFoundError,
@@ -49,6 +48,7 @@ from ._errors import (
     ServerError,
     SubmissionOutcomeUnknown,
     TransportError,
+    merged_error_class,
 )
 from ._json import error_messages, last, loads, values
 from ._policies import RETRY_AFTER_CAP, RetryPolicy
@@ -268,12 +268,15 @@ def error_for_answer(
     reason = f" {answer.reason}" if answer.reason else ""
     message = f"HTTP {status}{reason} from {method} {path}: {detail}"
     common: dict[str, Any] = {"status": status, "errors": errors, "submission_id": submission_id}
-    if status == 400:
+    if 400 <= status <= 499:
+        # Omeda's page shows a merged customer as an error answer without a status;
+        # FakeOmeda sends 400, Omeda's own clients meet it on 404.
         merged = _merged_into(data)
         if merged is not None:
-            return CustomerMergedError(
+            return merged_error_class(status)(
                 message, merged_into_customer_id=merged[0], customer_id=merged[1], **common
             )
+    if status == 400:
         if any("pending deactivation" in error.lower() for error in errors):
             return PendingDeactivationError(message, **common)
         return BadRequestError(message, **common)

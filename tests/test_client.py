@@ -303,6 +303,120 @@ async def test_400_merged_customer(http: MockedHttp, client: OmedaClient) -> Non
     assert (caught.value.customer_id, caught.value.merged_into_customer_id) == (22, 99999)
 
 
+MERGED_ANSWER = {
+    "SubmissionId": "2da476ca-9ae6-4b4a-a77c-4aafbd275028",
+    "Errors": [
+        {
+            "MergedIntoCustomerId": 99999,
+            "Error": "Customer id 22 is valid but not active. Please use 99999.",
+        }
+    ],
+}
+
+
+async def test_404_merged_customer_keeps_its_ids_and_stays_not_found(
+    http: MockedHttp, client: OmedaClient
+) -> None:
+    """Omeda's own clients meet MergedIntoCustomerId on a 404: both ids survive."""
+    http.post(STORE, status=404, payload=MERGED_ANSWER)
+    http.post(ORDERS, status=404, payload=MERGED_ANSWER)
+    with pytest.raises(CustomerMergedError) as caught:
+        await client.store_customer_and_order({**PAYLOAD, "OmedaCustomerId": 22})
+    assert (caught.value.customer_id, caught.value.merged_into_customer_id) == (22, 99999)
+    assert caught.value.status == 404
+    # Still what a 404 was before: code that caught NotFoundError keeps catching it.
+    with pytest.raises(NotFoundError) as also:
+        await client.add_order(ORDER)
+    assert isinstance(also.value, CustomerMergedError)
+    assert also.value.merged_into_customer_id == 99999
+    assert len(http.calls("POST", STORE)) == len(http.calls("POST", ORDERS)) == 1
+
+
+async def test_run_processor_submission_reads_the_customer_ids(
+    http: MockedHttp, client: OmedaClient
+) -> None:
+    """RunProcessor 1 is sent; CustomerId and EncryptedCustomerId come back on the receipt."""
+    http.post(
+        STORE,
+        payload={
+            "ResponseInfo": [
+                {
+                    "TransactionId": 8907512,
+                    "CustomerId": 1234567,
+                    "EncryptedCustomerId": "2477E5015323A3D",
+                    "Url": f"{STAGING}/transaction/8907512/*",
+                }
+            ]
+        },
+    )
+    receipt = await client.store_customer_and_order({**PAYLOAD, "RunProcessor": 1})
+    assert (receipt.transaction_id, receipt.customer_id, receipt.encrypted_customer_id) == (
+        8907512,
+        1234567,
+        "2477E5015323A3D",
+    )
+    (call,) = http.calls("POST", STORE)
+    assert json.loads(call.kwargs["data"])["RunProcessor"] == 1
+
+
+async def test_receipt_without_customer_ids_has_none(http: MockedHttp, client: OmedaClient) -> None:
+    """Without RunProcessor the receipt's customer fields are None."""
+    http.post(STORE, payload=RECEIPT)
+    receipt = await client.store_customer_and_order(PAYLOAD)
+    assert (receipt.customer_id, receipt.encrypted_customer_id) == (None, None)
+
+
+@pytest.mark.parametrize("transaction_id", [0, -5, "0", 2**63, str(2**64), "9" * 5000])
+async def test_receipt_without_a_usable_transaction_id_is_an_unknown_outcome(
+    http: MockedHttp, client: OmedaClient, transaction_id: Any
+) -> None:
+    """TransactionId 0, negative or past 64 bits: no receipt; the POST may be queued."""
+    http.post(STORE, payload={"ResponseInfo": [{"TransactionId": transaction_id}]})
+    http.post(ORDERS, payload={"ResponseInfo": [{"OrderId": transaction_id}]})
+    with pytest.raises(SubmissionOutcomeUnknown) as caught:
+        await client.store_customer_and_order(PAYLOAD)
+    assert isinstance(caught.value.__cause__, MalformedResponseError)
+    assert "positive 64-bit" in str(caught.value) or "integer" in str(caught.value)
+    with pytest.raises(SubmissionOutcomeUnknown):
+        await client.add_order(ORDER)
+    assert len(http.calls("POST", STORE)) == 1  # never resent
+
+
+async def test_history_reads_every_date_format_of_page_003(
+    http: MockedHttp, client: OmedaClient
+) -> None:
+    """yyyy-MM-dd, yyyy-MM-dd HH:mm:ss and yyyy-MM-dd HH:mm:ss.S, mixed as in page 003."""
+    order = {
+        "VerificationDate": "2012-09-24",
+        "StartIssueDate": "2014-08-02 00:00:00",
+        "OrderDate": "2020-09-24 11:17:00.0",
+        "ChangedDate": "2023-07-17 11:21:55.123",
+        "GiftSentDate": "2020-09-24T11:17:05",
+    }
+    http.get(
+        f"{STAGING}/customer/5/orderissuehistory/*",
+        payload={
+            "Customer": f"{STAGING}/customer/5/*",
+            "OrderHistory": [
+                {
+                    "ProductId": 6,
+                    "Orders": [order],
+                    "Issues": [{"IssueDate": "2014-09-02 00:00:00.0"}],
+                }
+            ],
+        },
+    )
+    history = await client.get_order_issue_history(5)
+    (product,) = history.products
+    (record,) = product.orders
+    assert record.verification_date == dt.datetime(2012, 9, 24)
+    assert record.start_issue_date == dt.datetime(2014, 8, 2)
+    assert record.order_date == dt.datetime(2020, 9, 24, 11, 17)
+    assert record.changed_date == dt.datetime(2023, 7, 17, 11, 21, 55, 123000)
+    assert record.gift_sent_date == dt.datetime(2020, 9, 24, 11, 17, 5)
+    assert product.issues[0].issue_date == dt.datetime(2014, 9, 2)
+
+
 async def test_error_body_read_whatever_its_content_type(
     http: MockedHttp, client: OmedaClient
 ) -> None:

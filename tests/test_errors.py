@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import omeda_async as oa
+from omeda_async._errors import merged_error_class
 
 
 @pytest.mark.parametrize(
@@ -48,6 +49,21 @@ def test_customer_merged_error_fields() -> None:
     )
     assert (err.customer_id, err.merged_into_customer_id) == (22, 99999)
     assert isinstance(err, oa.BadRequestError)
+
+
+def test_merged_customer_on_404_is_also_not_found() -> None:
+    """A merged 404 is caught by CustomerMergedError, NotFoundError and BadRequestError."""
+    cls = merged_error_class(404)
+    err = cls("merged", status=404, customer_id=22, merged_into_customer_id=99999)
+    for catcher in (oa.CustomerMergedError, oa.NotFoundError, oa.BadRequestError, oa.ApiError):
+        with pytest.raises(catcher):
+            raise err
+    assert type(err).__name__ == "CustomerMergedError"
+    assert repr(err).startswith("CustomerMergedError(status=404")
+    assert merged_error_class(400) is oa.CustomerMergedError
+    assert merged_error_class(409) is oa.CustomerMergedError
+    assert not issubclass(merged_error_class(403), oa.NotFoundError)
+    assert issubclass(merged_error_class(403), oa.AuthenticationError)
 
 
 def test_submission_outcome_unknown_never_renders_its_payload() -> None:

@@ -277,6 +277,35 @@ def test_merged_customer_without_id_in_message() -> None:
     assert (error.customer_id, error.merged_into_customer_id) == (None, 5)
 
 
+@pytest.mark.parametrize(
+    ("status", "also"),
+    [
+        (400, BadRequestError),
+        (403, AuthenticationError),
+        (404, NotFoundError),
+        (405, MethodNotAllowedError),
+        (409, BadRequestError),
+        (429, BadRequestError),
+    ],
+)
+def test_merged_customer_on_any_4xx(status: int, also: type[ApiError]) -> None:
+    """MergedIntoCustomerId makes a CustomerMergedError on every 4xx, keeping its status class."""
+    error = _map(answer(status, MERGED))
+    assert isinstance(error, CustomerMergedError)
+    assert isinstance(error, also)
+    assert isinstance(error, BadRequestError)
+    assert (error.status, error.customer_id, error.merged_into_customer_id) == (status, 22, 99999)
+    assert type(error).__name__ == "CustomerMergedError"
+    assert not isinstance(error, RateLimitedError)  # final: a merge is never retried
+    assert retry_decision(error, idempotent=False) is RetryDecision.RAISE
+
+
+def test_merged_into_customer_id_is_not_read_from_a_5xx() -> None:
+    """A server error stays a ServerError (its outcome rules apply), whatever its body says."""
+    error = _map(answer(500, MERGED))
+    assert type(error) is ServerError
+
+
 def test_pending_deactivation() -> None:
     """Omeda's "pending deactivation" message is a PendingDeactivationError."""
     body = (

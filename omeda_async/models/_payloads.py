@@ -89,9 +89,11 @@ class EmailContactType(enum.IntEnum):
 class PhoneContactType(enum.IntEnum):
     """Omeda's Phone Contact Types ("API Standard Constants and Codes").
 
-    Omeda assumes 200 (business) when none is given; other numbers are not
-    rejected. 220 appears in Omeda's own Save Customer and Order example but not
-    in its table of codes, so it keeps a neutral name.
+    Omeda assumes 200 (business) when none is given. ``Phone.phone_contact_type``
+    must be one of these: Omeda refuses any other number ("The submission
+    contained an invalid PhoneContactType n"), and so does ``validate``. 220
+    appears in Omeda's own Save Customer and Order example but not in its table
+    of codes, so it keeps a neutral name.
     """
 
     UNKNOWN = 0
@@ -134,7 +136,12 @@ class TextFormat(enum.Enum):
 
 @attrs.frozen
 class FieldSpec:
-    """One row of Omeda's field tables: the wire name and every rule for the field."""
+    """One row of Omeda's field tables: the wire name and every rule for the field.
+
+    ``missing``, ``non_empty`` and ``invalid`` are Omeda's own messages for a
+    missing field, an empty list, and a value outside ``choices`` (``{value}``
+    stands for the value), where its pages give one.
+    """
 
     wire: str
     kind: Kind
@@ -152,6 +159,7 @@ class FieldSpec:
     needs_root: str | None = None
     unique: bool = False
     non_empty: str | None = None
+    invalid: str | None = None
 
 
 @attrs.frozen
@@ -188,6 +196,7 @@ def _field(
     needs_root: str | None = None,
     unique: bool = False,
     non_empty: str | None = None,
+    invalid: str | None = None,
     default: Any = None,
     repr: Any = True,
 ) -> Any:
@@ -208,6 +217,7 @@ def _field(
         needs_root=needs_root,
         unique=unique,
         non_empty=non_empty,
+        invalid=invalid,
     )
     return attrs.field(default=default, repr=repr, metadata={SPEC_KEY: spec})
 
@@ -298,7 +308,12 @@ class Email(Payload):
 class Phone(Payload):
     """A ``Phones`` element; ``Number`` is required."""
 
-    phone_contact_type: int | None = _field(wire="PhoneContactType", kind=_I)
+    phone_contact_type: int | None = _field(
+        wire="PhoneContactType",
+        kind=_I,
+        choices=tuple(int(code) for code in PhoneContactType),
+        invalid="The submission contained an invalid PhoneContactType {value}",
+    )
     number: str | None = _field(
         wire="Number", kind=_S, required=True, missing="Number must be set."
     )
@@ -705,7 +720,9 @@ class CustomerAndOrder(Payload):
     ``client_customer_id`` and ``external_customer_id`` are ids of the caller's
     own system; the pages give them no type, so they are kept as given.
     ``client_order_id`` is "an integer value" in the table but text in the
-    example: it is kept as given too.
+    example: it is kept as given too. ``run_processor`` (0 or 1) asks Omeda to
+    process the record at once; the receipt then carries ``customer_id`` and
+    ``encrypted_customer_id``.
     """
 
     client_customer_id: int | str | None = _field(wire="ClientCustomerId", kind=Kind.INT_OR_STR)
@@ -748,6 +765,10 @@ class CustomerAndOrder(Payload):
     )
     donor_id: int | None = _field(wire="DonorId", kind=_I)
     merge_code: int | None = _field(wire="MergeCode", kind=_I, choices=_YES_NO)
+    # Not on the pages: Omeda's production users send "RunProcessor": 1 to have the
+    # customer processed at once (rapid customer identification), and read
+    # CustomerId and EncryptedCustomerId back from the receipt.
+    run_processor: int | None = _field(wire="RunProcessor", kind=_I, choices=_YES_NO)
     extra_fields: dict[str, Any] | None = _extra()
 
 

@@ -206,10 +206,29 @@ def _int(reader: _Reader, key: str, value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value.strip())
+        try:
+            return int(value.strip())
+        except ValueError:  # more digits than int() reads (sys.get_int_max_str_digits)
+            pass
     if isinstance(value, float) and value.is_integer():
         return int(value)
     raise reader.error(f"{reader.path(key)} is {_kind(value)}, not an integer: {value!r:.40}")
+
+
+#: Omeda's ids are positive 64-bit integers (a journal stores them as SQLite integers).
+MAX_ID = 2**63 - 1
+
+
+def _id(reader: _Reader, key: str, value: Any) -> int:
+    """An id that names something: a positive 64-bit integer, else the answer is malformed.
+
+    A receipt with TransactionId 0, -1 or 2**63 cannot be followed or journaled: it
+    is no receipt, so the POST's outcome is unknown.
+    """
+    number = _int(reader, key, value)
+    if not 0 < number <= MAX_ID:
+        raise reader.error(f"{reader.path(key)} is not a positive 64-bit integer: {number!r:.40}")
+    return number
 
 
 def _str(reader: _Reader, key: str, value: Any) -> str:
@@ -336,26 +355,51 @@ class SubmissionReceipt:
     """Save Customer and Order's answer: the queued record's ``TransactionId``.
 
     ``url`` is Omeda's Transaction Lookup URL for it ("" if the answer left it out).
+    ``customer_id`` and ``encrypted_customer_id`` come back (from ``ResponseInfo[0]``)
+    when the submission ran the processor (``"RunProcessor": 1``); else None.
     """
 
     transaction_id: int
     url: str = ""
+    customer_id: int | None = None
+    encrypted_customer_id: str | None = None
 
     @classmethod
     def from_response(cls, data: Any, *, status: int = 200) -> SubmissionReceipt:
-        """Read ``{"ResponseInfo": [{"TransactionId": n, "Url": "..."}]}``."""
+        """Read ``{"ResponseInfo": [{"TransactionId": n, "Url": "...", "CustomerId"?, ...}]}``.
+
+        A TransactionId that is not a positive 64-bit integer is malformed.
+        """
         plain = _plain_receipt(data)
         if plain is not None:
             transaction_id, url = plain.get("TransactionId"), plain.get("Url", "")
-            if type(transaction_id) is int and type(url) is str:
+            customer_id = plain.get("CustomerId")
+            encrypted = plain.get("EncryptedCustomerId")
+            if (
+                type(transaction_id) is int
+                and 0 < transaction_id <= MAX_ID
+                and type(url) is str
+                and (
+                    customer_id is None or (type(customer_id) is int and 0 < customer_id <= MAX_ID)
+                )
+                and (encrypted is None or type(encrypted) is str)
+            ):
                 # cls(...) with keywords builds a dict of them; its __init__ does not.
                 receipt = object.__new__(cls)
-                cls.__init__(receipt, transaction_id=transaction_id, url=url)
+                cls.__init__(
+                    receipt,
+                    transaction_id=transaction_id,
+                    url=url,
+                    customer_id=customer_id,
+                    encrypted_customer_id=encrypted,
+                )
                 return receipt
         info = _first_response_info(data, service="storecustomerandorder", status=status)
         return cls(
-            transaction_id=info.required("TransactionId", _int),
+            transaction_id=info.required("TransactionId", _id),
             url=info.optional("Url", _str) or "",
+            customer_id=info.optional("CustomerId", _id),
+            encrypted_customer_id=info.optional("EncryptedCustomerId", _str),
         )
 
 
@@ -381,8 +425,11 @@ class OrderReceipt:
             customer_id, customer_url = plain.get("CustomerId"), plain.get("CustomerUrl")
             if (
                 type(order_id) is int
+                and 0 < order_id <= MAX_ID
                 and type(url) is str
-                and (customer_id is None or type(customer_id) is int)
+                and (
+                    customer_id is None or (type(customer_id) is int and 0 < customer_id <= MAX_ID)
+                )
                 and (customer_url is None or type(customer_url) is str)
             ):
                 # cls(...) with keywords builds a dict of them; its __init__ does not.
@@ -397,9 +444,9 @@ class OrderReceipt:
                 return receipt
         info = _first_response_info(data, service="orderqueue", status=status)
         return cls(
-            order_id=info.required("OrderId", _int),
+            order_id=info.required("OrderId", _id),
             url=info.optional("Url", _str) or "",
-            customer_id=info.optional("CustomerId", _int),
+            customer_id=info.optional("CustomerId", _id),
             customer_url=info.optional("CustomerUrl", _str),
         )
 

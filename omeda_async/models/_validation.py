@@ -254,6 +254,12 @@ def _too_long(walk: _Walk, path: _Path, spec: FieldSpec, v: Any) -> None:
 
 
 def _bad_choice(walk: _Walk, path: _Path, spec: FieldSpec, v: Any) -> None:
+    if spec.invalid is not None:
+        # Omeda's own message quotes the value bare (999, not '999').
+        text = "***" if spec.secret else str(v)
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        walk.add(path, spec.wire, spec.invalid.format(value=shown), "choice")
+        return
     choices = spec.choices or ()
     shown = ", ".join(repr(c) for c in choices)
     wanted = f"must be {shown}" if len(choices) == 1 else f"must be one of {shown}"

@@ -103,7 +103,7 @@ def test_every_field_carries_its_wire_name(cls: type) -> None:
 
 
 def test_customer_and_order_has_every_customer_element_of_pages_000_and_001() -> None:
-    """Both pages' Customer Elements are fields of one model."""
+    """Both pages' Customer Elements are fields of one model, and RunProcessor."""
     assert wire_names(CustomerAndOrder) == [
         "ClientCustomerId",
         "OmedaCustomerId",
@@ -133,6 +133,8 @@ def test_customer_and_order_has_every_customer_element_of_pages_000_and_001() ->
         "BillingInformation",
         "DonorId",
         "MergeCode",
+        # Beyond the pages: what Omeda's production users send (issue 18).
+        "RunProcessor",
     ]
 
 
@@ -185,15 +187,45 @@ def test_contact_type_enums_offer_the_documented_codes(enum: Any, values: set[in
     assert enum.__doc__
 
 
-def test_contact_types_accept_any_integer() -> None:
-    """An undocumented contact type is not rejected: Omeda decides."""
+def test_address_and_email_contact_types_accept_any_integer() -> None:
+    """An undocumented address or email contact type is not rejected: Omeda decides."""
     payload = CustomerAndOrder(
         addresses=[Address(address_contact_type=999)],
         emails=[Email(email_address="a@b.com", email_contact_type=EmailContactType.SECONDARY)],
-        phones=[Phone(number="1", phone_contact_type=12345)],
+        phones=[Phone(number="1", phone_contact_type=PhoneContactType.MOBILE)],
     )
     assert validate(payload) == []
     assert payload.to_dict()["Emails"][0]["EmailContactType"] == 310
+    assert payload.to_dict()["Phones"][0]["PhoneContactType"] == 230
+
+
+@pytest.mark.parametrize("given", [12345, "999", -1])
+def test_phone_contact_type_must_be_a_documented_code(given: Any) -> None:
+    """Page 000's "The submission contained an invalid PhoneContactType {n}", before sending."""
+    as_dict = validate({"Phones": [{"Number": "1"}, {"Number": "2", "PhoneContactType": given}]})
+    as_model = validate(CustomerAndOrder(phones=[Phone(number="2", phone_contact_type=given)]))
+    message = f"The submission contained an invalid PhoneContactType {given}"
+    assert [(v.path, v.message, v.rule) for v in as_dict] == [
+        ("Phones[1].PhoneContactType", message, "choice")
+    ]
+    assert [(v.path, v.message) for v in as_model] == [("Phones[0].PhoneContactType", message)]
+
+
+@pytest.mark.parametrize("code", list(PhoneContactType))
+def test_every_documented_phone_contact_type_passes(code: PhoneContactType) -> None:
+    """Each code of the table (and the page example's 220), as a number or digit string."""
+    assert validate({"Phones": [{"Number": "1", "PhoneContactType": int(code)}]}) == []
+    assert validate({"Phones": [{"Number": "1", "PhoneContactType": str(int(code))}]}) == []
+
+
+def test_run_processor_is_a_customer_and_order_field() -> None:
+    """RunProcessor (0 or 1) is read, sent and checked like Order's."""
+    model = CustomerAndOrder.from_dict({"FirstName": "J", "RunProcessor": "1"})
+    assert model.run_processor == 1
+    assert model.to_dict() == {"FirstName": "J", "RunProcessor": 1}
+    assert validate({"RunProcessor": 1}) == []
+    assert [v.path for v in validate({"RunProcessor": 2})] == ["RunProcessor"]
+    assert [v.rule for v in validate(CustomerAndOrder(run_processor=3))] == ["choice"]
 
 
 def test_from_dict_and_to_dict_methods_round_trip() -> None:

@@ -175,6 +175,59 @@ def test_submission_receipt_refuses_what_is_no_id_or_url(data: Any) -> None:
         SubmissionReceipt.from_response(data)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"ResponseInfo": [{"TransactionId": 5, "CustomerId": 9, "EncryptedCustomerId": "E9"}]}',
+        '{"ResponseInfo": [{"TransactionId": "5", "CustomerId": "9",'
+        ' "EncryptedCustomerId": "E9"}]}',
+        '{"ResponseInfo": {"TransactionId": 5, "CustomerId": 9, "EncryptedCustomerId": "E9"}}',
+        '{"ResponseInfo": [{"TransactionId": 5, "CustomerId": 9, "EncryptedCustomerId": "E9"},'
+        ' {"TransactionId": 6}]}',
+    ],
+)
+def test_submission_receipt_reads_run_processor_customer_ids(text: str) -> None:
+    """CustomerId and EncryptedCustomerId of ResponseInfo[0], in every tolerated shape."""
+    assert SubmissionReceipt.from_response(loads(text)) == SubmissionReceipt(
+        transaction_id=5, customer_id=9, encrypted_customer_id="E9"
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"ResponseInfo": [{"TransactionId": 0}]}, "TransactionId"),
+        ({"ResponseInfo": [{"TransactionId": -1}]}, "TransactionId"),
+        ({"ResponseInfo": [{"TransactionId": "-7"}]}, "TransactionId"),
+        ({"ResponseInfo": [{"TransactionId": 2**63}]}, "TransactionId"),
+        ({"ResponseInfo": [{"TransactionId": "9" * 5000}]}, "TransactionId"),
+        ({"ResponseInfo": [{"TransactionId": 5, "CustomerId": 0}]}, "CustomerId"),
+        ({"ResponseInfo": [{"TransactionId": 5, "CustomerId": 2**64}]}, "CustomerId"),
+        (
+            {"ResponseInfo": [{"TransactionId": 5, "EncryptedCustomerId": []}]},
+            "EncryptedCustomerId",
+        ),
+    ],
+)
+def test_submission_receipt_refuses_ids_that_name_nothing(data: Any, named: str) -> None:
+    """An id that is not a positive 64-bit integer makes the receipt malformed, naming it."""
+    with pytest.raises(MalformedResponseError, match=named):
+        SubmissionReceipt.from_response(data)
+
+
+def test_largest_64_bit_transaction_id_is_a_receipt() -> None:
+    """2**63 - 1 is the last id a journal can hold: still read."""
+    data = {"ResponseInfo": [{"TransactionId": 2**63 - 1}]}
+    assert SubmissionReceipt.from_response(data).transaction_id == 2**63 - 1
+
+
+@pytest.mark.parametrize("order_id", [0, -3, 2**63])
+def test_order_receipt_refuses_ids_that_name_nothing(order_id: int) -> None:
+    """The same rule for Add Order's OrderId."""
+    with pytest.raises(MalformedResponseError, match="OrderId"):
+        OrderReceipt.from_response({"ResponseInfo": [{"OrderId": order_id}]})
+
+
 def test_order_receipt_tolerated_variants_match_the_plain_answer() -> None:
     """Digit strings, repeated keys and a bare object read as the plain answer does."""
     plain = OrderReceipt.from_response(

@@ -14,6 +14,7 @@ import aiohttp
 
 from omeda_async import (
     ApiError,
+    CustomerAndOrder,
     CustomerMergedError,
     MalformedResponseError,
     MarketingClass,
@@ -70,10 +71,17 @@ async def submit(client: OmedaClient) -> int:
         )
     except CustomerMergedError as merged:
         into: int = merged.merged_into_customer_id
-        return into
+        was: int | None = merged.customer_id
+        return into + (was or 0)
     except SubmissionOutcomeUnknown as unknown:
         service: str = unknown.service
         return len(service)
+    processed: SubmissionReceipt = await client.store_customer_and_order(
+        CustomerAndOrder(first_name="Jane", run_processor=1)
+    )
+    customer_id: int | None = processed.customer_id
+    encrypted: str | None = processed.encrypted_customer_id
+    del customer_id, encrypted
     order: OrderReceipt = await client.add_order({"TransactionId": receipt.transaction_id})
     customer: int | None = order.customer_id
     return receipt.transaction_id + (customer or 0)
