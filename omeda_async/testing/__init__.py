@@ -18,14 +18,9 @@ runs the fake for programs in other languages.
 """
 
 from omeda_async.testing._faults import SERVICES, FaultKind, Faults
+from omeda_async.testing._records import Duplicate, QueuedOrder, QueuedTransaction, RecordedRequest
 from omeda_async.testing._scenarios import SCENARIOS, Mix, Scenario, ScenarioLike, Step, StepLike
-from omeda_async.testing._server import (
-    Duplicate,
-    FakeOmeda,
-    QueuedOrder,
-    QueuedTransaction,
-    RecordedRequest,
-)
+from omeda_async.testing._server import FakeOmeda
 from omeda_async.testing._timing import Batch, Spread, TimingModel
 
 __all__ = [

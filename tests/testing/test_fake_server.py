@@ -750,3 +750,10 @@ async def test_the_pages_own_example_is_accepted(raw: Raw) -> None:
     body = copy.deepcopy(ADD_ORDER_EXAMPLE)
     answer = await raw.post(ORDER, body)
     assert answer.status == 200, answer.text
+
+
+def test_the_fake_keeps_mechanism_apart_from_bookkeeping() -> None:
+    """The HTTP server and the brand's state each stay a small class (issue 14)."""
+    fake = FakeOmeda(seed=1)
+    assert len(vars(fake)) <= 20
+    assert len(vars(fake._state)) <= 20
