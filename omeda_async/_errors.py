@@ -43,10 +43,9 @@ resending cannot unmerge the customer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
-if TYPE_CHECKING:
-    from .models._validation import Violation
+import attrs
 
 __all__ = [
     "ApiError",
@@ -66,11 +65,28 @@ __all__ = [
     "StoreWriteError",
     "SubmissionOutcomeUnknown",
     "TransportError",
+    "Violation",
+    "merged_error_class",
 ]
 
 
 class OmedaError(Exception):
     """Root of every exception ``omeda_async`` raises."""
+
+
+@attrs.frozen
+class Violation:
+    """One broken rule: where (``Products[1].Term``, ``""`` for the root), what, which rule.
+
+    ``validate`` returns these; :class:`PayloadValidationError` carries them.
+    """
+
+    path: str
+    message: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
 
 
 class PayloadValidationError(OmedaError, ValueError):

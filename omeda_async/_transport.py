@@ -61,6 +61,7 @@ __all__ = [
     "Answer",
     "RetryDecision",
     "Transport",
+    "error_for_answer",
     "parse_retry_after",
     "retry_decision",
     "retry_delay",

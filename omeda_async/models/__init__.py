@@ -1,5 +1,7 @@
 """Payload models (with their converter and validator) and response models."""
 
+from omeda_async._errors import Violation
+
 from ._converter import from_dict, to_dict
 from ._payloads import (
     Address,
@@ -34,7 +36,7 @@ from ._responses import (
     SubmissionReceipt,
     Transaction,
 )
-from ._validation import Violation, validate
+from ._validation import validate
 
 __all__ = [
     "Address",

@@ -33,7 +33,7 @@ from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.json import JsonConverter, make_converter
 
-from omeda_async._errors import PayloadValidationError
+from omeda_async._errors import PayloadValidationError, Violation
 
 from ._payloads import PAYLOAD_CLASSES, SPEC_KEY, FieldSpec, Kind, Payload
 
@@ -41,6 +41,8 @@ __all__ = [
     "INT_TEXT",
     "STRUCTURE_ERRORS",
     "from_dict",
+    "is_decimal_text",
+    "is_int_text",
     "parse_wire_date",
     "payload_converter",
     "scalar_unstructure_hook",
@@ -502,7 +504,7 @@ def from_dict(cls: type[P], data: Any) -> P:
     try:
         return payload_converter().structure(data, cls)
     except STRUCTURE_ERRORS as exc:
-        from ._validation import STRUCTURAL_RULES, Violation, validate
+        from ._validation import STRUCTURAL_RULES, validate
 
         violations = [v for v in validate(data, schema=cls) if v.rule in STRUCTURAL_RULES]
         if not violations:  # pragma: no cover - validator and hooks agree on types

@@ -47,6 +47,7 @@ __all__ = [
     "OptFilter",
     "Order",
     "OrderProduct",
+    "Payload",
     "Phone",
     "PhoneContactType",
     "Product",

@@ -37,6 +37,7 @@ __all__ = [
     "ProductOrderHistory",
     "SubmissionReceipt",
     "Transaction",
+    "parse_omeda_datetime",
 ]
 
 _T = TypeVar("_T")
@@ -216,7 +217,7 @@ def _int(reader: _Reader, key: str, value: Any) -> int:
 
 
 #: Omeda's ids are positive 64-bit integers (a journal stores them as SQLite integers).
-MAX_ID = 2**63 - 1
+_MAX_ID = 2**63 - 1
 
 
 def _id(reader: _Reader, key: str, value: Any) -> int:
@@ -226,7 +227,7 @@ def _id(reader: _Reader, key: str, value: Any) -> int:
     is no receipt, so the POST's outcome is unknown.
     """
     number = _int(reader, key, value)
-    if not 0 < number <= MAX_ID:
+    if not 0 < number <= _MAX_ID:
         raise reader.error(f"{reader.path(key)} is not a positive 64-bit integer: {number!r:.40}")
     return number
 
@@ -377,10 +378,10 @@ class SubmissionReceipt:
             encrypted = plain.get("EncryptedCustomerId")
             if (
                 type(transaction_id) is int
-                and 0 < transaction_id <= MAX_ID
+                and 0 < transaction_id <= _MAX_ID
                 and type(url) is str
                 and (
-                    customer_id is None or (type(customer_id) is int and 0 < customer_id <= MAX_ID)
+                    customer_id is None or (type(customer_id) is int and 0 < customer_id <= _MAX_ID)
                 )
                 and (encrypted is None or type(encrypted) is str)
             ):
@@ -425,10 +426,10 @@ class OrderReceipt:
             customer_id, customer_url = plain.get("CustomerId"), plain.get("CustomerUrl")
             if (
                 type(order_id) is int
-                and 0 < order_id <= MAX_ID
+                and 0 < order_id <= _MAX_ID
                 and type(url) is str
                 and (
-                    customer_id is None or (type(customer_id) is int and 0 < customer_id <= MAX_ID)
+                    customer_id is None or (type(customer_id) is int and 0 < customer_id <= _MAX_ID)
                 )
                 and (customer_url is None or type(customer_url) is str)
             ):

@@ -51,6 +51,8 @@ from typing import Any, Final
 import attrs
 from cattrs.fns import identity
 
+from omeda_async._errors import Violation
+
 from ._converter import (
     INT_TEXT,
     is_decimal_text,
@@ -92,18 +94,6 @@ _DATE_FORMATS: Final = {
     Kind.DATE_TIME: "yyyy-MM-dd or yyyy-MM-dd HH:mm",
     Kind.BEHAVIOR_DATE_TIME: "yyyy-MM-dd HH:mm:ss",
 }
-
-
-@attrs.frozen
-class Violation:
-    """One broken rule: where (``Products[1].Term``, ``""`` for the root), what, which rule."""
-
-    path: str
-    message: str
-    rule: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
 
 
 # A node's path, built only when a violation needs it: None for the root, else

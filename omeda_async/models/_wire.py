@@ -17,10 +17,10 @@ import json.encoder
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from omeda_async._errors import PayloadValidationError
+from omeda_async._errors import PayloadValidationError, Violation
 
 from ._payloads import CustomerAndOrder, Order, Payload
-from ._validation import Violation, checked_wire
+from ._validation import checked_wire
 
 __all__ = ["customer_and_order_body", "order_body"]
 

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omeda_async import (
+    MalformedResponseError,
     OmedaClient,
     OmedaError,
     RetryPolicy,
@@ -61,14 +62,19 @@ READERS = (
 @settings(max_examples=300, deadline=None)
 @given(JSON, st.integers(100, 599))
 def test_readers_raise_only_omeda_errors(data: Any, status: int) -> None:
-    """Every response reader returns its model or raises an OmedaError, for any JSON."""
+    """Every response reader returns its model or raises MalformedResponseError, for any JSON."""
     for read in READERS:
         try:
             read(data, status=status)
-        except OmedaError as exc:
-            # Readable (and so printable) whatever the input was.
-            message = str(exc)
-            assert isinstance(message, str)
+        except MalformedResponseError as exc:
+            failure = exc  # anything else escapes and fails the test
+        else:
+            continue
+        # Only ever "this answer is malformed", with the status it came with.
+        assert type(failure) is MalformedResponseError
+        assert failure.status == status
+        assert str(failure).startswith("malformed ")
+        assert f"(HTTP {status}): " in str(failure)
 
 
 @attrs.define
