@@ -23,9 +23,13 @@ two straight-line Python functions (as attrs and cattrs generate theirs), one
 per input, from the same per-field snippets: the common case, a value of the
 right type within its limits, costs an attribute read or a dict lookup, a
 type test and a store, and only a broken rule calls out to build its message.
-``_rules_for(cls).source`` shows the generated code. A class with many
-optional fields also gets wire passes made for one set of keys (``_Shapes``):
-a job's records mostly share a few, and such a pass skips the absent fields.
+``_RULES[cls].source`` shows the generated code. As in cattrs, each generated
+function has its own file name in ``linecache`` and its locals are named after
+the wire fields, so a traceback through a pass (and ``inspect.getsource``)
+shows the line, e.g. ``if len(Company) > 255: too_long(...)``. A class with
+many optional fields also gets wire passes made for one set of keys
+(``_Shapes``): a job's records mostly share a few, and such a pass skips the
+absent fields.
 
 Rule codes: ``required``, ``conditional`` (a rule between fields), ``type``,
 ``max_length``, ``choice``, ``date_format``, ``email``, ``format`` (country and
@@ -38,8 +42,9 @@ and never quote a card number, security code or expiration date.
 from __future__ import annotations
 
 import difflib
-import functools
 import itertools
+import keyword
+import linecache
 import math
 import re
 import sys
@@ -553,6 +558,11 @@ _HELPERS: Final[dict[str, Any]] = {
     "paired": _paired,
     "paired_one": _paired_one,
 }
+# The locals every pass uses besides the fields' own (see _local).
+_PASS_LOCALS: Final = frozenset(
+    {"node", "path", "walk", "model", "get", "out", "special", "m", "extra"}
+    | {"items", "item", "i", "c", "n"}
+)
 
 # Which Python objects a date field takes besides text (a date field given a
 # datetime sends its date; BehaviorDate needs a time of day).
@@ -562,15 +572,15 @@ _DATE_OBJECTS: Final = {
     Kind.BEHAVIOR_DATE_TIME: "datetime",
 }
 # Model values whose wire form is of the right type by construction, so the model
-# pass only checks their limits: the test, and whether the kind's hook converts
-# them (a date's text is in the documented shape, a finite Decimal's is a plain
-# number, an int is sent as it is).
+# pass only checks their limits: the test (``{v}``: the field's local), and whether
+# the kind's hook converts them (a date's text is in the documented shape, a
+# finite Decimal's is a plain number, an int is sent as it is).
 _WIRE_TYPED: Final = {
-    Kind.INT: ("type(v) is int", False),
-    Kind.DATE: ("type(v) is date or type(v) is datetime", True),
-    Kind.DATE_TIME: ("type(v) is date or type(v) is datetime", True),
-    Kind.BEHAVIOR_DATE_TIME: ("type(v) is datetime", True),
-    Kind.DECIMAL: ("type(v) is Decimal and v.is_finite()", True),
+    Kind.INT: ("type({v}) is int", False),
+    Kind.DATE: ("type({v}) is date or type({v}) is datetime", True),
+    Kind.DATE_TIME: ("type({v}) is date or type({v}) is datetime", True),
+    Kind.BEHAVIOR_DATE_TIME: ("type({v}) is datetime", True),
+    Kind.DECIMAL: ("type({v}) is Decimal and {v}.is_finite()", True),
 }
 # Kinds whose unstructure hook is the identity: the model pass sends their values as given.
 _AS_GIVEN: Final = frozenset(
@@ -578,6 +588,23 @@ _AS_GIVEN: Final = frozenset(
     for kind in Kind
     if kind not in (Kind.OBJECT, Kind.LIST) and scalar_unstructure_hook(kind) is identity
 )
+
+
+# Names in the generated code, all made from the field's wire name, so a traceback
+# line reads as the rule it checks: ``if len(Company) > 255: too_long(walk, path,
+# SPEC_Company, Company)``. The passes' own locals are lower case, the namespace's
+# constants upper case, and a wire name is PascalCase: they cannot collide
+# (``_compile`` checks).
+
+
+def _local(spec: FieldSpec) -> str:
+    """The local that holds the field's value in a pass: its wire name."""
+    return spec.wire
+
+
+def _const(kind: str, spec: FieldSpec) -> str:
+    """A namespace constant of the field: ``SPEC_Company``, ``HOOK_SignupDate`` ..."""
+    return f"{kind}_{spec.wire}"
 
 
 def _indent(lines: list[str]) -> list[str]:
@@ -599,25 +626,29 @@ def _blank_test(var: str) -> str:
     return f"(not {var} and ({var} is None or {var} == '' or type({var}) in SEQUENCES))"
 
 
-def _value_checks(spec: FieldSpec, f: str, w: str = "v") -> list[str]:
+def _value_checks(spec: FieldSpec, sent: str | None = None) -> list[str]:
     """Checks on a value of the right type, one statement each.
 
-    ``w`` names the value in wire form (an integer field's digit string as its
-    int); messages quote ``v``, the value as given.
+    ``sent`` names the value in wire form where it differs from the field's
+    local (an integer field's digit string as its int); messages quote the
+    value as given.
     """
+    v, f = _local(spec), _const("SPEC", spec)
+    w = sent or v
     checks: list[str] = []
     if spec.max_length is not None:
-        checks.append(f"if len(v) > {spec.max_length}: too_long(walk, path, {f}, v)")
+        checks.append(f"if len({v}) > {spec.max_length}: too_long(walk, path, {f}, {v})")
     if spec.choices is not None:
-        checks.append(f"if {w} not in {f}_CHOICES: bad_choice(walk, path, {f}, v)")
+        choices = _const("CHOICES", spec)
+        checks.append(f"if {w} not in {choices}: bad_choice(walk, path, {f}, {v})")
     if spec.text_format is TextFormat.EMAIL:
-        checks.append(f"if email_match(v) is None: bad_email(walk, path, {f}, v)")
+        checks.append(f"if email_match({v}) is None: bad_email(walk, path, {f}, {v})")
     if spec.text_format is TextFormat.COUNTRY_CODE:
         # Three ASCII letters: str tests cost half a regex match.
-        letters = "len(v) == 3 and v.isascii() and v.isalpha()"
-        checks.append(f"if not ({letters}): bad_country(walk, path, {f}, v)")
+        letters = f"len({v}) == 3 and {v}.isascii() and {v}.isalpha()"
+        checks.append(f"if not ({letters}): bad_country(walk, path, {f}, {v})")
     if spec.minimum is not None:
-        checks.append(f"if {w} < {spec.minimum}: too_low(walk, path, {f}, v)")
+        checks.append(f"if {w} < {spec.minimum}: too_low(walk, path, {f}, {v})")
     if spec.unique:
         checks.append(f"unique(walk, path, {f}, {w})")
     if spec.needs_root is not None:
@@ -625,74 +656,79 @@ def _value_checks(spec: FieldSpec, f: str, w: str = "v") -> list[str]:
     return checks
 
 
-def _scalar_source(spec: FieldSpec, f: str, store: bool) -> list[str]:
-    """Check a present scalar ``v``; with ``store``, put its wire form in ``out``.
+def _scalar_source(spec: FieldSpec, store: bool) -> list[str]:
+    """Check the field's present scalar value; with ``store``, put its wire form in ``out``.
 
     The first test is for the wire form itself, so the common case costs a
-    type test; any other value the kind accepts is sent as ``{f}_NORMAL``
+    type test; any other value the kind accepts is sent as ``NORMAL_<field>``
     makes it (the converter's structure hook, then its unstructure hook).
     """
+    v, f = _local(spec), _const("SPEC", spec)
 
     def put(expr: str) -> list[str]:
         return [f"out[{spec.wire!r}] = {expr}"] if store else []
 
-    bad = [f"bad_type(walk, path, {f}, v)"]
+    bad = [f"bad_type(walk, path, {f}, {v})"]
     kind = spec.kind
     if kind is Kind.INT:
         # Inline for an int or digit-string id (the pages send both); as_int for the rest.
+        w = f"{v}_int"
+        digits = f"type({v}) is str and int_text({v}) is not None and len({v}) < SAFE_DIGITS"
         convert = [
-            "if type(v) is int: w = v",
-            "elif type(v) is str and int_text(v) is not None and len(v) < SAFE_DIGITS: w = int(v)",
-            f"else: w = as_int(walk, path, {f}, v)",
+            f"if type({v}) is int: {w} = {v}",
+            f"elif {digits}: {w} = int({v})",
+            f"else: {w} = as_int(walk, path, {f}, {v})",
         ]
-        return convert + _branch("w is not None", put("w") + _value_checks(spec, f, "w"))
-    checks = _value_checks(spec, f)
+        return convert + _branch(f"{w} is not None", put(w) + _value_checks(spec, w))
+    checks = _value_checks(spec)
+    normal = _const("NORMAL", spec)
     if kind is Kind.STR:
-        return _branch("type(v) is str or isinstance(v, str)", put("v") + checks, bad)
+        return _branch(f"type({v}) is str or isinstance({v}, str)", put(v) + checks, bad)
     if kind is Kind.BOOL:
-        return _branch("type(v) is bool", put("v") + checks, bad)
+        return _branch(f"type({v}) is bool", put(v) + checks, bad)
     if kind is Kind.INT_OR_STR:
-        test = "type(v) is str or type(v) is int or is_int_or_str(v)"
-        return _branch(test, put("v") + checks, bad)
+        test = f"type({v}) is str or type({v}) is int or is_int_or_str({v})"
+        return _branch(test, put(v) + checks, bad)
     if kind is Kind.DECIMAL:
-        return _branch("is_decimal(v)", put(f"{f}_NORMAL(v)") + checks, bad)
+        return _branch(f"is_decimal({v})", put(f"{normal}({v})") + checks, bad)
     assert not checks, f"{spec.wire}: the table gives {kind} no value checks"
     if kind in _DATE_OBJECTS:
         # Text of a documented shape is sent as written: it reads back as itself.
         text = _branch(
-            f"{f}_SHAPE(v) is None or not is_real_date(v)",
-            [f"bad_date(walk, path, {f}, v)"],
-            put("v"),
+            f"{_const('SHAPE', spec)}({v}) is None or not is_real_date({v})",
+            [f"bad_date(walk, path, {f}, {v})"],
+            put(v),
         )
-        objects = _branch(f"isinstance(v, {_DATE_OBJECTS[kind]})", put(f"{f}_NORMAL(v)"), bad)
-        return _branch("type(v) is str", text, objects)
+        objects = _branch(f"isinstance({v}, {_DATE_OBJECTS[kind]})", put(f"{normal}({v})"), bad)
+        return _branch(f"type({v}) is str", text, objects)
     if kind is Kind.DEMOGRAPHIC_VALUE:
-        as_given, accepted = "type(v) is int or type(v) is str", "is_values(v)"
+        as_given, accepted = f"type({v}) is int or type({v}) is str", f"is_values({v})"
     elif kind is Kind.RESPONSE_VALUE:
-        as_given, accepted = "type(v) is str or type(v) is int", "is_response(v)"
+        as_given, accepted = f"type({v}) is str or type({v}) is int", f"is_response({v})"
     else:  # pragma: no cover - every Kind is handled above
         raise AssertionError(kind)
-    return _branch(as_given, put("v"), _branch(accepted, put(f"{f}_NORMAL(v)"), bad))
+    return _branch(as_given, put(v), _branch(accepted, put(f"{normal}({v})"), bad))
 
 
-def _nested_source(spec: FieldSpec, attribute: str, f: str, store: bool, paired: bool) -> list[str]:
-    """Check a present ``v`` of an object or list field as wire dicts.
+def _nested_source(spec: FieldSpec, attribute: str, store: bool, paired: bool) -> list[str]:
+    """Check the field's present value, an object or a list of them, as wire dicts.
 
     ``paired``: ``model`` (the from_wire argument) may be the model the dict
     was unstructured from; its nested models are passed on with their dicts.
     """
-    wire = spec.wire
+    wire, v, f = spec.wire, _local(spec), _const("SPEC", spec)
+    wire_pass, cls = _const("WIRE", spec), _const("CLS", spec)
     if spec.kind is Kind.OBJECT:
-        c = f"None if model is None else paired_one(model.{attribute}, {f}_CLS)"
-        call = f"{f}_WIRE(v, (path, {wire!r}, None), walk, {c if paired else 'None'})"
+        c = f"None if model is None else paired_one(model.{attribute}, {cls})"
+        call = f"{wire_pass}({v}, (path, {wire!r}, None), walk, {c if paired else 'None'})"
         return _branch(
-            "type(v) is dict or isinstance(v, Mapping)",
+            f"type({v}) is dict or isinstance({v}, Mapping)",
             [f"out[{wire!r}] = {call}" if store else call],
-            [f"bad_nested(walk, path, {f}, v)"],
+            [f"bad_nested(walk, path, {f}, {v})"],
         )
 
     def loop(header: str, c: str) -> list[str]:
-        call = f"{f}_WIRE(item, (path, {wire!r}, i), walk, {c})"
+        call = f"{wire_pass}(item, (path, {wire!r}, i), walk, {c})"
         return [
             header,
             *_indent(
@@ -704,134 +740,130 @@ def _nested_source(spec: FieldSpec, attribute: str, f: str, store: bool, paired:
             ),
         ]
 
-    plain = loop("for i, item in enumerate(v):", "None")
+    plain = loop(f"for i, item in enumerate({v}):", "None")
     if paired:
         # Only a dict unstructured from a model has models to pair its items with.
-        pairs = f"paired(model.{attribute}, v, {f}_CLS)"
+        pairs = f"paired(model.{attribute}, {v}, {cls})"
         plain = _branch(
-            "model is None", plain, loop(f"for i, (item, c) in enumerate(zip(v, {pairs})):", "c")
+            "model is None", plain, loop(f"for i, (item, c) in enumerate(zip({v}, {pairs})):", "c")
         )
-    body = [f"if not v: empty(walk, path, {f})"] if spec.non_empty is not None else []
+    body = [f"if not {v}: empty(walk, path, {f})"] if spec.non_empty is not None else []
     body += [*(["items = []"] if store else []), *plain]
     body += [f"out[{wire!r}] = items"] if store else []
     return _branch(
-        "type(v) is list or isinstance(v, SEQUENCES)", body, [f"bad_nested(walk, path, {f}, v)"]
+        f"type({v}) is list or isinstance({v}, SEQUENCES)",
+        body,
+        [f"bad_nested(walk, path, {f}, {v})"],
     )
 
 
-def _present_source(
-    spec: FieldSpec, attribute: str, f: str, store: bool, paired: bool
-) -> list[str]:
-    """Check a present (not None, not required-but-blank) value ``v`` of one field."""
+def _present_source(spec: FieldSpec, attribute: str, store: bool, paired: bool) -> list[str]:
+    """Check a present (not None, not required-but-blank) value of one field."""
     if spec.model is not None:
-        return _nested_source(spec, attribute, f, store, paired)
-    return _scalar_source(spec, f, store)
+        return _nested_source(spec, attribute, store, paired)
+    return _scalar_source(spec, store)
 
 
-def _absent_source(spec: FieldSpec, f: str, sent: bool) -> list[str]:
+def _absent_source(spec: FieldSpec, sent: bool) -> list[str]:
     """A field that is absent: missing if required; out of ``out`` if it opens it (``sent``)."""
-    return ([f"missing(walk, path, {f})"] if spec.required else []) + (
+    return ([f"missing(walk, path, {_const('SPEC', spec)})"] if spec.required else []) + (
         [f"del out[{spec.wire!r}]"] if sent else []
     )
 
 
 def _wire_field_source(
-    spec: FieldSpec,
-    attribute: str,
-    f: str,
-    sent: bool,
-    held: str | None,
-    shape: frozenset[str] | None = None,
+    spec: FieldSpec, attribute: str, sent: bool, shape: frozenset[str] | None = None
 ) -> list[str]:
     """The wire pass over one field: read it from the node, check it, store its wire form.
 
-    ``held``: the local that keeps the value as given for the sibling rules.
+    The field's local keeps the value as given, for the sibling rules too.
     ``shape``: the node's keys, for a pass specialized to them (None: any node).
     """
-    present = _present_source(spec, attribute, f, store=True, paired=True)
-    absent = _absent_source(spec, f, sent)
-    read = f"v = {held} = node[{spec.wire!r}]" if held else f"v = node[{spec.wire!r}]"
+    v = _local(spec)
+    present = _present_source(spec, attribute, store=True, paired=True)
+    absent = _absent_source(spec, sent)
+    read = f"{v} = node[{spec.wire!r}]"
     if shape is not None:
         # Whether the field is there is known: absent, it is what get() gives None.
         if spec.wire not in shape:
             return absent
         fetch = read
     else:
-        fetch = f"v = {held} = get({spec.wire!r})" if held else f"v = get({spec.wire!r})"
+        fetch = f"{v} = get({spec.wire!r})"
     if spec.required:
-        return [fetch, *_branch("v is None or v == ''", absent, present)]
+        return [fetch, *_branch(f"{v} is None or {v} == ''", absent, present)]
     if absent:
-        return [fetch, *_branch("v is None", absent, present)]
+        return [fetch, *_branch(f"{v} is None", absent, present)]
     if shape is not None:
-        return [read, *_branch("v is not None", present)]
+        return [read, *_branch(f"{v} is not None", present)]
     # Most optional fields are absent from a given record: a membership test
-    # costs less than get() and a None test. (Held locals start as None.)
-    return _branch(f"{spec.wire!r} in node", [read, *_branch("v is not None", present)])
+    # costs less than get() and a None test. (Sibling-rule locals start as None.)
+    return _branch(f"{spec.wire!r} in node", [read, *_branch(f"{v} is not None", present)])
 
 
-def _model_field_source(
-    spec: FieldSpec, attribute: str, f: str, sent: bool, held: str | None
-) -> list[str]:
+def _model_field_source(spec: FieldSpec, attribute: str, sent: bool) -> list[str]:
     """The model pass over one field: read the attribute, store its wire form, check that.
 
     A nested model (or a list of them) goes through its own class's model
     pass; any other value is stored as the converter's hook makes it and
-    checked as the wire pass would check it. ``held``: the local that keeps
-    the wire value for the sibling rules.
+    checked as the wire pass would check it. The field's local ends holding
+    the wire value (None if absent), which the sibling rules read.
     """
-    wire = spec.wire
+    wire, v, f = spec.wire, _local(spec), _const("SPEC", spec)
+    cls, model_pass, wire_pass = _const("CLS", spec), _const("MODEL", spec), _const("WIRE", spec)
     # A value that is not a model of the field's class is sent as given by the nested hooks.
     hook = spec.model is None and spec.kind not in _AS_GIVEN
-    stored = [f"v = {f}_HOOK(v)", f"out[{wire!r}] = v"] if hook else [f"out[{wire!r}] = v"]
-    checked = _present_source(spec, attribute, f, store=False, paired=False)
+    stored = [f"out[{wire!r}] = {v}"]
+    if hook:
+        stored = [f"{v} = {_const('HOOK', spec)}({v})", *stored]
+    checked = _present_source(spec, attribute, store=False, paired=False)
     if spec.required:
-        checked = _branch("v == ''", [f"missing(walk, path, {f})"], checked)
+        checked = _branch(f"{v} == ''", [f"missing(walk, path, {f})"], checked)
     as_hooked = stored + checked
     if spec.kind is Kind.OBJECT:
         present = _branch(
-            f"type(v) is {f}_CLS or isinstance(v, {f}_CLS)",
-            [f"out[{wire!r}] = {f}_MODEL(v, (path, {wire!r}, None), walk)"],
+            f"type({v}) is {cls} or isinstance({v}, {cls})",
+            [f"out[{wire!r}] = {model_pass}({v}, (path, {wire!r}, None), walk)"],
             as_hooked,
         )
     elif spec.kind is Kind.LIST:
         # The converter's list hook: exact lists and tuples only; other items as they are.
         item = _branch(
             "type(item) is dict or isinstance(item, Mapping)",
-            [f"{f}_WIRE(item, (path, {wire!r}, i), walk, None)"],
+            [f"{wire_pass}(item, (path, {wire!r}, i), walk, None)"],
             [f"bad_item(walk, path, {f}, i, item)"],
         )
         loop = [
-            *([f"if not v: empty(walk, path, {f})"] if spec.non_empty is not None else []),
+            *([f"if not {v}: empty(walk, path, {f})"] if spec.non_empty is not None else []),
             "items = []",
-            "for i, item in enumerate(v):",
+            f"for i, item in enumerate({v}):",
             *_indent(
                 _branch(
-                    f"type(item) is {f}_CLS or isinstance(item, {f}_CLS)",
-                    [f"items.append({f}_MODEL(item, (path, {wire!r}, i), walk))"],
+                    f"type(item) is {cls} or isinstance(item, {cls})",
+                    [f"items.append({model_pass}(item, (path, {wire!r}, i), walk))"],
                     ["items.append(item)", *item],
                 )
             ),
             f"out[{wire!r}] = items",
         ]
-        present = _branch("type(v) is list or type(v) is tuple", loop, as_hooked)
+        present = _branch(f"type({v}) is list or type({v}) is tuple", loop, as_hooked)
     elif spec.kind in _WIRE_TYPED:
         test, hooked = _WIRE_TYPED[spec.kind]
-        typed = [f"v = {f}_HOOK(v)"] if hooked else []
-        typed += [f"out[{wire!r}] = v", *_value_checks(spec, f)]
-        present = _branch(test, typed, as_hooked)
+        typed = [f"{v} = {_const('HOOK', spec)}({v})"] if hooked else []
+        typed += [f"out[{wire!r}] = {v}", *_value_checks(spec)]
+        present = _branch(test.format(v=v), typed, as_hooked)
     else:
         present = as_hooked
-    absent = _absent_source(spec, f, sent)
-    if held:
-        assert spec.model is None, f"{spec.wire}: sibling rules read scalar fields only"
-        present, absent = [*present, f"{held} = v"], [*absent, f"{held} = None"]
-    return [f"v = m.{attribute}", *_branch("v is not None", present, absent)]
+    return [
+        f"{v} = m.{attribute}",
+        *_branch(f"{v} is not None", present, _absent_source(spec, sent)),
+    ]
 
 
 def _sibling_fields(
     specs: tuple[tuple[str, FieldSpec], ...], groups: tuple[OneOf, ...]
 ) -> set[str]:
-    """The fields the rules between siblings read: each pass keeps them in locals."""
+    """The fields the rules between siblings read (their locals must always be set)."""
     wires: set[str] = set()
     for _, spec in specs:
         for other in (spec.required_with, spec.required_in_country, spec.region_of):
@@ -843,76 +875,50 @@ def _sibling_fields(
 
 
 def _sibling_source(
-    specs: tuple[tuple[str, FieldSpec], ...],
-    names: dict[str, str],
-    held: dict[str, str],
-    groups: tuple[OneOf, ...],
+    specs: tuple[tuple[str, FieldSpec], ...], groups: tuple[OneOf, ...]
 ) -> list[str]:
     """The lines for the rules between sibling fields (the page's "conditional" rows).
 
-    ``held[wire]`` is the local holding the field's value (None if absent).
+    Each field's local (its wire name) holds its value, None if absent.
     """
+    by_wire = {spec.wire: spec for _, spec in specs}
     lines: list[str] = []
     for _, spec in specs:
         if spec.required_with is not None:
-            f, other = names[spec.wire], names[spec.required_with]
-            o, v = held[spec.required_with], held[spec.wire]
+            other = by_wire[spec.required_with]
+            o, v = _local(other), _local(spec)
             lines += [
                 f"if not {_blank_test(o)} and {_blank_test(v)}:",
-                f"    dependent_missing(walk, path, {f}, {other}, {o})",
+                f"    dependent_missing(walk, path, {_const('SPEC', spec)}, "
+                f"{_const('SPEC', other)}, {o})",
             ]
     countries = [c for _, s in specs if (c := s.required_in_country or s.region_of) is not None]
     for country_field in dict.fromkeys(countries):
-        o = held[country_field]
+        o = _local(by_wire[country_field])
         lines += [f"if type({o}) is str and {o}.upper() in POSTAL_COUNTRIES:"]
         for _, spec in specs:
-            f = names[spec.wire]
+            f, v = _const("SPEC", spec), _local(spec)
             if spec.required_in_country == country_field:
-                v = held[spec.wire]
                 lines += [f"    if {_blank_test(v)}: country_missing(walk, path, {f})"]
             if spec.region_of == country_field:
-                v = held[spec.wire]  # two ASCII letters
+                # two ASCII letters
                 lines += [
                     f"    if type({v}) is str and {v} and not "
                     f"(len({v}) == 2 and {v}.isascii() and {v}.isalpha()):",
                     f"        bad_region(walk, path, {f}, {v})",
                 ]
     for index, group in enumerate(groups):
-        g = f"G{index}"
+        g = f"ONE_OF_{index}"
         count = [
-            "n = " + " + ".join(f"(not {_blank_test(held[wire])})" for wire in group.fields),
+            "n = " + " + ".join(f"(not {_blank_test(wire)})" for wire in group.fields),
             f"if n == 0: group_missing(walk, path, {g})",
             *([f"elif n > 1: group_conflict(walk, path, {g})"] if group.conflict else []),
         ]
         if group.when_any:
-            triggers = " or ".join(f"not {_blank_test(held[wire])}" for wire in group.when_any)
+            triggers = " or ".join(f"not {_blank_test(wire)}" for wire in group.when_any)
             count = [f"if {triggers}:", *_indent(count)]
         lines += count
     return lines
-
-
-@functools.cache
-def _compiled() -> dict[type[Payload], _Rules]:
-    """Every payload class's rules, compiled once (leaves first: a pass calls its children's)."""
-    compiled: dict[type[Payload], _Rules] = {}
-    for cls in PAYLOAD_CLASSES:
-        compiled[cls] = _compile(cls, compiled)
-    return compiled
-
-
-class _RulesByClass(dict[type[Payload], _Rules]):
-    """Each class's rules, looked up in one subscript (all compiled on first use)."""
-
-    def __missing__(self, cls: type[Payload]) -> _Rules:
-        rules = self[cls] = _compiled()[cls]
-        return rules
-
-
-_RULES: Final = _RulesByClass()
-
-
-def _rules_for(cls: type[Payload]) -> _Rules:
-    return _RULES[cls]
 
 
 def _root_fields_come_first(specs: tuple[tuple[str, FieldSpec], ...]) -> bool:
@@ -923,49 +929,77 @@ def _root_fields_come_first(specs: tuple[tuple[str, FieldSpec], ...]) -> bool:
     return all(wires.index(w) < first_nested for w in read if w in wires)
 
 
+def _source_file(title: str, source: str) -> str:
+    """A unique file name for generated ``source``, registered in ``linecache``.
+
+    As cattrs does for its generated functions (``cattrs/gen/_lc.py``): a
+    traceback through a pass, and ``inspect.getsource`` of one, then show its
+    lines. A name already registered with other text gets a number.
+    """
+    lines = source.splitlines(keepends=True)
+    filename = f"<omeda_async {title}>"
+    number = 1
+    while True:
+        entry = (len(source), None, lines, filename)
+        # A None mtime: linecache.checkcache keeps the entry (there is no file to check).
+        if linecache.cache.setdefault(filename, entry) == entry:
+            return filename
+        number += 1
+        filename = f"<omeda_async {title} #{number}>"
+
+
+def _define(function: str, source: str, title: str, namespace: dict[str, Any]) -> Any:
+    """Compile one generated function under its own registered file name."""
+    defined: dict[str, Any] = {}
+    exec(compile(source, _source_file(title, source), "exec"), namespace, defined)
+    return defined[function]
+
+
 def _compile(cls: type[Payload], compiled: Mapping[type[Payload], _Rules]) -> _Rules:
+    """Generate, compile and register ``cls``'s passes (its children's from ``compiled``)."""
     namespace: dict[str, Any] = dict(_HELPERS)
     specs = spec_fields(cls)
     assert _root_fields_come_first(specs), cls
     defaults = attrs.fields_dict(cls)
-    names: dict[str, str] = {}
     # Fields with a default other than None are always sent and open the dict,
     # as in cattrs' generated unstructure function (DoCharge).
     sent = [spec.wire for name, spec in specs if defaults[name].default is not None]
     groups = cls._omeda_rules
     siblings = _sibling_fields(specs, groups)
     assert siblings <= {spec.wire for _, spec in specs}, cls
-    held: dict[str, str] = {}
-    wire_fields: list[tuple[FieldSpec, str, str, bool, str | None]] = []
+    locals_ = set(_PASS_LOCALS)
+    wire_fields: list[tuple[FieldSpec, str, bool]] = []
     model_body: list[str] = []
-    for index, (attribute, spec) in enumerate(specs):
-        f = names[spec.wire] = f"F{index}"
-        if spec.wire in siblings:
-            held[spec.wire] = f"h{index}"
-        namespace[f] = spec
+    for attribute, spec in specs:
+        # The field's locals must clash with nothing the passes name.
+        assert spec.wire.isidentifier(), spec.wire
+        assert not keyword.iskeyword(spec.wire), spec.wire
+        mine = {_local(spec), f"{_local(spec)}_int"}
+        assert locals_.isdisjoint(mine), spec.wire
+        locals_ |= mine
+        namespace[_const("SPEC", spec)] = spec
         if spec.model is not None:
-            namespace[f"{f}_WIRE"] = compiled[spec.model].from_wire
-            namespace[f"{f}_MODEL"] = compiled[spec.model].from_model
-            namespace[f"{f}_CLS"] = spec.model
+            namespace[_const("WIRE", spec)] = compiled[spec.model].from_wire
+            namespace[_const("MODEL", spec)] = compiled[spec.model].from_model
+            namespace[_const("CLS", spec)] = spec.model
         else:
-            namespace[f"{f}_HOOK"] = scalar_unstructure_hook(spec.kind)
-            namespace[f"{f}_NORMAL"] = wire_normalizer(spec)
+            namespace[_const("HOOK", spec)] = scalar_unstructure_hook(spec.kind)
+            namespace[_const("NORMAL", spec)] = wire_normalizer(spec)
         if spec.choices is not None:
-            namespace[f"{f}_CHOICES"] = frozenset(spec.choices)
+            namespace[_const("CHOICES", spec)] = frozenset(spec.choices)
         if spec.kind in _DATE_SHAPES:
-            namespace[f"{f}_SHAPE"] = _DATE_SHAPES[spec.kind].match
-        keep = held.get(spec.wire)
-        wire_fields.append((spec, attribute, f, spec.wire in sent, keep))
-        model_body += _model_field_source(spec, attribute, f, spec.wire in sent, keep)
+            namespace[_const("SHAPE", spec)] = _DATE_SHAPES[spec.kind].match
+        wire_fields.append((spec, attribute, spec.wire in sent))
+        model_body += _model_field_source(spec, attribute, spec.wire in sent)
     for index, group in enumerate(groups):
-        namespace[f"G{index}"] = group
-    rules_between = _sibling_source(specs, names, held, groups)
+        namespace[f"ONE_OF_{index}"] = group
+    rules_between = _sibling_source(specs, groups)
     opening = "out = {" + ", ".join(f"{wire!r}: None" for wire in sent) + "}"
     name = cls.__name__
     optional = sum(1 for _, spec in specs if not spec.required)
     specialized = optional >= _SPECIALIZE_FROM
 
-    def wire_source(function: str, shape: frozenset[str] | None) -> list[str]:
+    def wire_source(function: str, shape: frozenset[str] | None) -> str:
         """The wire pass: for any node (``shape`` None), else for nodes with those keys."""
         body = [_wire_field_source(*field, shape) for field in wire_fields]
         if shape is None:
@@ -986,21 +1020,22 @@ def _compile(cls: type[Payload], compiled: Mapping[type[Payload], _Rules]) -> _R
             ]
         else:
             head = []  # its keys are known ones: the general pass made sure
-        return [
-            f"def {function}(node, path, walk, model):",
-            *head,
-            *(["    " + " = ".join(sorted(held.values())) + " = None"] if held else []),
-            "    " + opening,
-            *_indent([line for lines in body for line in lines] + rules_between),
-            "    if model is not None and model.extra_fields is not None:",
-            "        check_extras(RULES, model.extra_fields, path, walk)",
-            "    return out",
-        ]
+        return "\n".join(
+            [
+                f"def {function}(node, path, walk, model):",
+                *head,
+                *(["    " + " = ".join(sorted(siblings)) + " = None"] if siblings else []),
+                "    " + opening,
+                *_indent([line for lines in body for line in lines] + rules_between),
+                "    if model is not None and model.extra_fields is not None:",
+                "        check_extras(RULES, model.extra_fields, path, walk)",
+                "    return out",
+                "",
+            ]
+        )
 
-    source = "\n".join(
+    model_source = "\n".join(
         [
-            *wire_source(f"wire_{name}", None),
-            "",
             f"def model_{name}(m, path, walk):",
             "    extra = m.extra_fields",
             "    if extra is not None and (",
@@ -1015,34 +1050,50 @@ def _compile(cls: type[Payload], compiled: Mapping[type[Payload], _Rules]) -> _R
             "        out.update(extra)",
             "        check_extras(RULES, extra, path, walk)",
             "    return out",
+            "",
         ]
     )
-    known = frozenset(names)
+    known = frozenset(spec.wire for _, spec in specs)
     namespace["KNOWN"] = known
+    assert locals_.isdisjoint(namespace), cls
+    shape_numbers = itertools.count(1)
 
     def special_pass(shape: frozenset[str]) -> _WirePass:
         """The wire pass for nodes with exactly the keys ``shape``."""
         function = f"wire_{name}_for_shape"
-        text = "\n".join(wire_source(function, shape))
-        local: dict[str, Any] = {}
-        exec(compile(text, f"<omeda_async pass for a {name} shape>", "exec"), namespace, local)
-        special: _WirePass = local[function]
+        title = f"wire pass for a {name} shape, {next(shape_numbers)}"
+        special: _WirePass = _define(function, wire_source(function, shape), title, namespace)
         return special
 
     shapes = namespace["SHAPES"] = _Shapes(known, special_pass) if specialized else None
-    exec(compile(source, f"<omeda_async passes for {name}>", "exec"), namespace)
+    wire_text = wire_source(f"wire_{name}", None)
     rules = _Rules(
         name=name,
         known=known,
         folded={_fold(w): w for w in sorted(known)},
-        from_wire=namespace[f"wire_{name}"],
-        from_model=namespace[f"model_{name}"],
+        from_wire=_define(f"wire_{name}", wire_text, f"wire pass for {name}", namespace),
+        from_model=_define(f"model_{name}", model_source, f"model pass for {name}", namespace),
         unstructure=payload_converter().get_unstructure_hook(cls),
-        source=source,
+        source=wire_text + "\n" + model_source,
         shapes=shapes,
     )
     namespace["RULES"] = rules
     return rules
+
+
+class _RulesCache(dict[type[Payload], _Rules]):
+    """Each payload class's rules, compiled on first use: ``_RULES[cls]``.
+
+    One subscript on the hot path; a class's nested classes are compiled first,
+    through the same cache (their passes are constants of its own).
+    """
+
+    def __missing__(self, cls: type[Payload]) -> _Rules:
+        rules = self[cls] = _compile(cls, self)
+        return rules
+
+
+_RULES: Final = _RulesCache()
 
 
 # ----------------------------------------------------------------- public API

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
+import traceback
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,7 +23,7 @@ from omeda_async import (
     Violation,
     validate,
 )
-from omeda_async.models._validation import _MAX_SHAPES, _rules_for, _Shapes, _Walk
+from omeda_async.models._validation import _MAX_SHAPES, _RULES, _Shapes, _Walk
 
 # A Telemarketing element with every required field, and a BillingInformation
 # that satisfies every rule; cases below break one rule at a time.
@@ -1292,7 +1294,7 @@ def test_validate_does_not_change_its_input() -> None:
 @pytest.fixture
 def address_shapes() -> Iterator[_Shapes]:
     """Address's shape cache, empty before and after the test."""
-    shapes = _rules_for(Address).shapes
+    shapes = _RULES[Address].shapes
     assert shapes is not None
     shapes.clear()
     yield shapes
@@ -1323,7 +1325,7 @@ def test_a_shape_with_an_unknown_key_is_left_to_the_general_pass(
 
 
 def test_specialized_passes_per_class_are_capped(address_shapes: _Shapes) -> None:
-    fields = sorted(_rules_for(Address).known)
+    fields = sorted(_RULES[Address].known)
     shapes = [(first, second) for first in fields for second in fields if first < second]
     assert len(shapes) > _MAX_SHAPES
     for shape in shapes:
@@ -1342,3 +1344,68 @@ def test_a_country_code_is_three_ascii_letters(code: str) -> None:
 def test_a_us_region_code_is_two_ascii_letters(code: str) -> None:
     violation = only(validate({"Addresses": [{"CountryCode": "usa", "RegionCode": code}]}))
     assert (violation.path, violation.rule) == ("Addresses[0].RegionCode", "format")
+
+
+# ------------------------------------------ generated code stays debuggable
+
+
+class _Exploding(str):
+    """A string whose length cannot be taken: fails inside whatever pass checks it."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        raise LookupError("no length")
+
+
+def _pass_frames(caught: pytest.ExceptionInfo[BaseException]) -> list[traceback.FrameSummary]:
+    return [
+        frame
+        for frame in traceback.extract_tb(caught.tb)
+        if frame.filename.startswith("<omeda_async ")
+    ]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"Addresses": [{"Company": _Exploding("Smith Orthopaedics")}]},
+        CustomerAndOrder(addresses=[Address(company=_Exploding("Smith Orthopaedics"))]),
+    ],
+    ids=["dict", "model"],
+)
+def test_a_traceback_through_a_generated_pass_shows_its_line(payload: Any) -> None:
+    """Each pass has its own file name in linecache; its locals carry the wire field's name."""
+    with pytest.raises(LookupError) as caught:
+        validate(payload)
+    innermost = _pass_frames(caught)[-1]
+    assert innermost.name in ("wire_Address", "wire_Address_for_shape", "model_Address")
+    assert innermost.line == "if len(Company) > 255: too_long(walk, path, SPEC_Company, Company)"
+    outer = _pass_frames(caught)[0]
+    assert outer.name.startswith(("wire_CustomerAndOrder", "model_CustomerAndOrder"))
+    assert outer.filename != innermost.filename
+    assert "Addresses" in (outer.line or "")
+
+
+def test_inspect_shows_the_source_of_each_generated_pass() -> None:
+    """inspect.getsource reads a pass's source back, as the rules keep it."""
+    rules = _RULES[Address]
+    wire = inspect.getsource(rules.from_wire)
+    model = inspect.getsource(rules.from_model)
+    assert wire.startswith("def wire_Address(node, path, walk, model):\n")
+    assert model.startswith("def model_Address(m, path, walk):\n")
+    assert rules.source == wire + "\n" + model
+    assert "    Company = m.company\n" in model
+    assert inspect.getsourcefile(rules.from_wire) != inspect.getsourcefile(rules.from_model)
+
+
+def test_a_shape_pass_has_its_own_source_file(address_shapes: _Shapes) -> None:
+    """A pass made for one set of keys is registered too, under a name of its own."""
+    address_shapes[("City",)]
+    special = address_shapes[("City",)]
+    assert special is not None
+    source = inspect.getsource(special)
+    assert source.startswith("def wire_Address_for_shape(node, path, walk, model):\n")
+    assert "City = node['City']" in source
+    assert "Street" not in source
+    assert inspect.getsourcefile(special) != inspect.getsourcefile(_RULES[Address].from_wire)

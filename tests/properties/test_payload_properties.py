@@ -45,7 +45,7 @@ from omeda_async import (
 from omeda_async.models import _wire, from_dict, to_dict
 from omeda_async.models._converter import payload_converter, spec_fields
 from omeda_async.models._payloads import PAYLOAD_CLASSES, Kind, Payload
-from omeda_async.models._validation import _compiled, _Shapes, checked_wire
+from omeda_async.models._validation import _RULES, _Shapes, checked_wire
 from omeda_async.models._wire import customer_and_order_body, order_body
 
 TEXT = st.text(max_size=12)
@@ -403,7 +403,7 @@ def checked_with_shapes(
     runs the general passes only, 1 runs a specialized pass for every dict
     whose keys are all known.
     """
-    every = [rules.shapes for rules in _compiled().values() if rules.shapes is not None]
+    every = [_RULES[cls].shapes for cls in PAYLOAD_CLASSES if _RULES[cls].shapes is not None]
     for shapes in every:
         shapes.clear()
     default = _Shapes.sightings
