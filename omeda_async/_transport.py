@@ -4,8 +4,11 @@ Everything ``aiohttp``, ``asyncio`` and ``json`` can raise is caught here, once,
 and re-raised as the project's own exception ``from`` the original; nothing
 above this module needs ``except aiohttp.ClientError``.
 
-Retries are data plus two pure functions, :func:`retry_decision` (whether) and
-:func:`retry_delay` (how long). The rules that cost money when wrong:
+Retries are data plus pure functions: :func:`retry_decision` (whether) and
+:func:`retry_delay` (how long), whose exponential ceilings and full jitter come
+from backoff's wait generators (:func:`retry_ceilings`). The loop stays ours: it
+sleeps on the client's clock and applies the POST rules. The rules that cost
+money when wrong:
 
 - A GET (and Run Processor, which is idempotent) is retried on 429, any 5xx and
   any transport error.
@@ -22,16 +25,17 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import enum
+import itertools
 import logging
 import math
-import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, Literal, TypeVar
 
 import aiohttp
 import attrs
+import backoff
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._clock import Clock
@@ -63,6 +67,7 @@ __all__ = [
     "Transport",
     "error_for_answer",
     "parse_retry_after",
+    "retry_ceilings",
     "retry_decision",
     "retry_delay",
 ]
@@ -122,24 +127,40 @@ def retry_decision(error: OmedaError, *, idempotent: bool) -> RetryDecision:
     return RetryDecision.RAISE
 
 
+# backoff.expo doubles an unbounded int exponent while below max_value (a zero
+# base_delay never reaches it, and 0.0 * 2**1024 overflows a float): past this many
+# doublings the ceiling stays where it is, as a huge max_attempts would have it.
+_MAX_DOUBLINGS = 60
+
+
+def retry_ceilings(policy: RetryPolicy) -> Iterator[float]:
+    """Full jitter's ceiling for each retry in turn: ``base_delay * 2**n``, at most ``max_delay``.
+
+    Computed by backoff's exponential wait generator (``backoff.expo``), one
+    generator per request, advanced once per retry as backoff's own loop does.
+    """
+    waits = backoff.expo(base=2, factor=policy.base_delay, max_value=policy.max_delay)
+    next(waits)  # backoff's generators start with a bare yield, primed before use
+    last = min(policy.max_delay, policy.base_delay * 2.0**_MAX_DOUBLINGS)
+    return itertools.chain(itertools.islice(waits, _MAX_DOUBLINGS), itertools.repeat(last))
+
+
 def retry_delay(
-    policy: RetryPolicy,
-    retry_number: int,
+    ceiling: float,
     *,
     retry_after: float | None = None,
-    rng: random.Random,
+    jitter: Callable[[float], float] = backoff.full_jitter,
 ) -> float:
-    """Seconds to wait before retry ``retry_number`` (0 for the first retry).
+    """Seconds to wait before a retry whose full-jitter ceiling is ``ceiling``.
 
-    Full jitter: ``uniform(0, min(max_delay, base_delay * 2**retry_number))``. A
-    server's ``Retry-After`` wins over that and over ``max_delay``, capped at
-    ``RETRY_AFTER_CAP`` (120 s) so a confused server cannot park a client for hours.
+    ``jitter(ceiling)``: by default backoff's ``full_jitter``, uniform in
+    ``[0, ceiling]``. A server's ``Retry-After`` wins over that and over
+    ``max_delay``, capped at ``RETRY_AFTER_CAP`` (120 s) so a confused server
+    cannot park a client for hours.
     """
     if retry_after is not None:
         return min(max(retry_after, 0.0), RETRY_AFTER_CAP)
-    # The exponent is clamped so a large max_attempts cannot overflow a float.
-    ceiling = min(policy.max_delay, policy.base_delay * 2.0 ** min(retry_number, 60))
-    return rng.uniform(0.0, ceiling)
+    return jitter(ceiling)
 
 
 _SECONDS = re.compile(r"\d+(?:\.\d+)?")
@@ -314,11 +335,11 @@ class Transport:
         "_closed",
         "_headers_by_input",
         "_input_id",
+        "_jitter",
         "_limiter",
         "_max_response_size",
         "_owns_session",
         "_retry",
-        "_rng",
         "_session",
         "_timeout",
     )
@@ -335,7 +356,7 @@ class Transport:
         retry: RetryPolicy,
         clock: Clock,
         max_response_size: int,
-        rng: random.Random | None = None,
+        jitter: Callable[[float], float] = backoff.full_jitter,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._app_id = app_id
@@ -349,7 +370,7 @@ class Transport:
         self._retry = retry
         self._clock = clock
         self._max_response_size = max_response_size
-        self._rng = rng or random.Random()
+        self._jitter = jitter
         self._closed = False
         # Almost every request carries the client's own input id (POSTs) or none
         # (GETs): their headers are built once, immutable, in the form aiohttp
@@ -427,10 +448,12 @@ class Transport:
         session = self._get_session()  # use after close fails before any waiting
         headers = self._headers_by_input.get(input_id) or self._headers(input_id)
         attempt = 0
+        ceilings: Iterator[float] | None = None
         # The loop is ours rather than a backoff decorator: backoff's async
         # decorator sleeps with asyncio.sleep, which would bypass the client's
         # Clock (scaled and manual clocks in tests and the fake server), and the
-        # POST rules need the failure itself, not just "retry or not".
+        # POST rules need the failure itself, not just "retry or not". The delays
+        # are backoff's: its expo generator and full jitter (retry_ceilings).
         while True:
             attempt += 1
             if self._limiter is not None:
@@ -467,11 +490,12 @@ class Transport:
                 ) from error
             if decision is RetryDecision.RAISE or attempt >= policy.max_attempts:
                 raise error
+            if ceilings is None:
+                ceilings = retry_ceilings(policy)  # only once a retry is due
             delay = retry_delay(
-                policy,
-                attempt - 1,
+                next(ceilings),
                 retry_after=getattr(error, "retry_after", None),
-                rng=self._rng,
+                jitter=self._jitter,
             )
             logger.warning(
                 "retrying %s %s in %.2fs after %s (attempt %d of %d failed)",

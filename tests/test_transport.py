@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gzip
+import itertools
 import logging
-import random
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import backoff
 import pytest
 from aiohttp import web
 from aiohttp.client_reqrep import ConnectionKey
@@ -42,6 +43,7 @@ from omeda_async._transport import (
     Transport,
     error_for_answer,
     parse_retry_after,
+    retry_ceilings,
     retry_decision,
     retry_delay,
 )
@@ -57,11 +59,9 @@ URL_ = BASE + PATH
 # --- test doubles -------------------------------------------------------------------
 
 
-class TopRng(random.Random):
-    """``uniform`` answers its upper bound, so full jitter's ceiling can be checked."""
-
-    def uniform(self, a: float, b: float) -> float:
-        return b
+def top(ceiling: float) -> float:
+    """No jitter: the delay is the ceiling itself, so the ceilings can be checked."""
+    return ceiling
 
 
 TransportFactory = Callable[..., Transport]
@@ -82,7 +82,6 @@ async def make_transport(clock: VirtualClock) -> AsyncIterator[TransportFactory]
             "retry": RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=30.0),
             "clock": clock,
             "max_response_size": 1024,
-            "rng": random.Random(7),
         }
         options.update(overrides)
         transport = Transport(**options)
@@ -172,14 +171,29 @@ def test_retry_decision(error: OmedaError, idempotent: bool, expected: RetryDeci
 def test_full_jitter_ceiling_doubles_up_to_max_delay(retry_number: int, ceiling: float) -> None:
     """The jitter range is [0, min(max_delay, base_delay * 2**n)], even for huge n."""
     policy = RetryPolicy(base_delay=0.5, max_delay=30.0)
-    assert retry_delay(policy, retry_number, rng=TopRng()) == ceiling
+    ceilings = itertools.islice(retry_ceilings(policy), retry_number, None)
+    assert next(ceilings) == ceiling
+
+
+def test_ceilings_are_backoffs_exponential_waits() -> None:
+    """backoff.expo computes the ceilings (past 60 doublings they hold still)."""
+    policy = RetryPolicy(base_delay=0.25, max_delay=1e30)
+    expo = backoff.expo(base=2, factor=0.25, max_value=1e30)
+    next(expo)
+    ours = list(itertools.islice(retry_ceilings(policy), 70))
+    assert ours[:60] == list(itertools.islice(expo, 60))
+    assert ours[60:] == [0.25 * 2.0**60] * 10
+
+
+def test_a_zero_base_delay_never_overflows() -> None:
+    """base_delay=0 keeps every ceiling at 0, however many retries a policy allows."""
+    ceilings = retry_ceilings(RetryPolicy(max_attempts=5000, base_delay=0.0))
+    assert set(itertools.islice(ceilings, 5000)) == {0.0}
 
 
 def test_full_jitter_spreads_over_the_whole_range() -> None:
-    """Delays are drawn from the full [0, ceiling] range, not clustered at the top."""
-    policy = RetryPolicy(base_delay=1.0, max_delay=30.0)
-    rng = random.Random(3)
-    delays = [retry_delay(policy, 3, rng=rng) for _ in range(500)]
+    """By default backoff's full jitter draws from the whole [0, ceiling] range."""
+    delays = [retry_delay(8.0) for _ in range(500)]
     assert all(0.0 <= d <= 8.0 for d in delays)
     assert min(delays) < 1.0
     assert max(delays) > 7.0
@@ -191,8 +205,33 @@ def test_full_jitter_spreads_over_the_whole_range() -> None:
 )
 def test_retry_after_wins_over_jitter_and_max_delay(retry_after: float, expected: float) -> None:
     """A Retry-After beats the computed delay and max_delay, capped at 120 s."""
-    policy = RetryPolicy(base_delay=0.5, max_delay=10.0)
-    assert retry_delay(policy, 0, retry_after=retry_after, rng=TopRng()) == expected
+    assert retry_delay(0.5, retry_after=retry_after, jitter=top) == expected
+
+
+async def test_retry_delays_double_on_the_clock(
+    http: MockedHttp, make_transport: TransportFactory, clock: VirtualClock
+) -> None:
+    """Each retry of one request takes the next ceiling; Retry-After still advances it."""
+    http.get(URL_, status=500, payload={})
+    http.get(URL_, status=429, payload={}, headers={"Retry-After": "7"})
+    http.get(URL_, status=503, payload={})
+    http.get(URL_, status=502, payload={})
+    http.get(URL_, payload={"ok": True})
+    policy = RetryPolicy(max_attempts=5, base_delay=0.5, max_delay=1.5)
+    assert await get(make_transport(retry=policy, jitter=top)) == {"ok": True}
+    assert clock.sleeps == [0.5, 7.0, 1.5, 1.5]
+
+
+async def test_default_jitter_stays_under_each_ceiling(
+    http: MockedHttp, make_transport: TransportFactory, clock: VirtualClock
+) -> None:
+    """Without an injected jitter, each sleep is drawn within its retry's ceiling."""
+    http.get(URL_, status=503, payload={}, repeat=True)
+    policy = RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=30.0)
+    with pytest.raises(ServerError):
+        await get(make_transport(retry=policy))
+    ceilings = [1.0, 2.0, 4.0]
+    assert all(0.0 <= slept <= most for slept, most in zip(clock.sleeps, ceilings, strict=True))
 
 
 # --- parse_retry_after --------------------------------------------------------------
@@ -419,7 +458,7 @@ async def test_get_retried_on_5xx_then_succeeds(
     http.get(URL_, status=502, body="<html>bad gateway</html>", content_type="text/html")
     http.get(URL_, status=500, payload={"Errors": [{"Error": "boom"}]})
     http.get(URL_, payload={"ok": True})
-    transport = make_transport(rng=TopRng())
+    transport = make_transport(jitter=top)
     assert await get(transport) == {"ok": True}
     assert len(http.calls("GET", URL_)) == 3
     assert clock.sleeps == [0.5, 1.0]
@@ -732,7 +771,7 @@ async def test_rate_limit_applies_to_every_attempt(
 
     http.get(URL_, status=500, payload={})
     http.get(URL_, payload={"ok": 1})
-    transport = make_transport(rate_limit=TokenBucket(1, clock=clock), rng=TopRng())
+    transport = make_transport(rate_limit=TokenBucket(1, clock=clock), jitter=top)
     await get(transport)
     # Retry delay 0.5 s, then the bucket holds the retry to its 1 s slot: 0.5 more.
     assert clock.sleeps == [0.5, pytest.approx(0.5)]
