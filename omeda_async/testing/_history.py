@@ -5,6 +5,13 @@ the product lines of every transaction of theirs that Omeda moved to ERD
 (98-101; with the orders attached to it) and of every Add Order naming them.
 Answers use the page's shape: ``OrderHistory`` items of ``ProductId``,
 ``Orders`` and ``Issues``.
+
+Dates are wall-clock dates in the page's own formats, which its example mixes:
+``ChangedDate`` as ``yyyy-MM-dd HH:mm:ss``, ``OrderDate`` as
+``yyyy-MM-dd HH:mm:ss.S``, ``VerificationDate`` as ``yyyy-MM-dd``. An event
+that happened ``d`` fake seconds ago is dated ``d`` seconds before the wall
+clock's now when it is first shown, and keeps that date: on a sped-up clock
+the fake's minutes read as Omeda's, and no date is ever in the future.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from omeda_async._status import Outcome
+from omeda_async.models._responses import parse_omeda_datetime
 from omeda_async.testing._ids import int_or_none
 from omeda_async.testing._records import QueuedOrder, QueuedTransaction
 
@@ -32,15 +40,10 @@ _COPIED: Final = (
     ("PaymentStatusId", "PaymentStatus"),
     ("AutoRenewalCode", "AutoRenewalCode"),
     ("NumberOfInstallments", "NumberOfInstallments"),
-    ("StartIssueDate", "StartIssueDate"),
 )
 
 # One product's (orders, issues), as the answer lists them.
 _Entry = tuple[list[Any], list[Any]]
-
-
-def _key(value: str) -> int | str:
-    return int(value) if value.isdigit() else value
 
 
 class OrderHistory:
@@ -55,8 +58,7 @@ class OrderHistory:
         self._seeded: dict[int | str, dict[int | str, _Entry]] = {}
         self._transactions: dict[int, list[QueuedTransaction]] = {}
         self._orders: dict[int, list[QueuedOrder]] = {}
-        # The wall time at fake-clock 0, so the fake's times read as dates.
-        self._wall_origin = datetime.datetime.now() - datetime.timedelta(seconds=now())
+        self._dates: dict[tuple[str, int], datetime.datetime] = {}
 
     def seed(
         self,
@@ -81,10 +83,11 @@ class OrderHistory:
         """An Add Order naming ``customer_id``: its products count at once."""
         self._orders.setdefault(customer_id, []).append(order)
 
-    def products(self, raw_customer: str, raw_product: str | None = None) -> list[dict[str, Any]]:
+    def products(self, customer: int | str, raw_product: str | None = None) -> list[dict[str, Any]]:
         """The answer's ``OrderHistory`` items (empty: "No purchases found")."""
-        customer = _key(raw_customer)
-        product = _key(raw_product) if raw_product is not None else None
+        product: int | str | None = raw_product
+        if raw_product is not None and raw_product.isdigit():
+            product = int(raw_product)
         now = self._now()
         products: dict[int | str, _Entry] = {}
 
@@ -99,27 +102,32 @@ class OrderHistory:
             for tx in self._transactions.get(customer, ()):
                 if tx.status_at(now).outcome not in _DONE_OUTCOMES:
                     continue
-                changed = self._wall(tx.finished_at())
+                when = self._date(("transaction", tx.transaction_id), tx.finished_at(), now)
                 sources = [tx.body, *(self._order_of(oid).body for oid in tx.order_ids)]
                 for body in sources:
-                    _add_products(entry, body, product, changed)
+                    _add_products(entry, body, product, when)
             for order in self._orders.get(customer, ()):
-                _add_products(entry, order.body, product, self._wall(order.created_at))
+                when = self._date(("order", order.order_id), order.created_at, now)
+                _add_products(entry, order.body, product, when)
         return [
             {"Orders": orders, "Issues": issues, "ProductId": product_id}
             for product_id, (orders, issues) in products.items()
         ]
 
-    def _wall(self, at: float) -> str:
-        when = self._wall_origin + datetime.timedelta(seconds=at)
-        return when.strftime("%Y-%m-%d %H:%M:%S")
+    def _date(self, key: tuple[str, int], at: float, now: float) -> datetime.datetime:
+        """The wall date of what happened at fake-clock ``at``: as long ago as on the fake clock."""
+        found = self._dates.get(key)
+        if found is None:
+            ago = datetime.timedelta(seconds=max(0.0, now - at))
+            found = self._dates[key] = datetime.datetime.now() - ago
+        return found
 
 
 def _add_products(
     entry: Callable[[int | str], _Entry],
     body: Mapping[str, Any],
     product: int | str | None,
-    changed: str,
+    when: datetime.datetime,
 ) -> None:
     items = body.get("Products")
     if not isinstance(items, list):
@@ -132,10 +140,25 @@ def _add_products(
         key: int | str = product_id if product_id is not None else str(raw_id)
         if product is not None and key != product:
             continue
-        entry(key)[0].append(_order_record(item, body, changed))
+        entry(key)[0].append(_order_record(item, body, when))
 
 
-def _order_record(item: Mapping[str, Any], body: Mapping[str, Any], changed: str) -> dict[str, Any]:
+def _order_date(body: Mapping[str, Any], when: datetime.datetime) -> str:
+    """``OrderDate`` as the page's example writes it: the body's own, or when it was processed."""
+    given = body.get("OrderDate")
+    parsed = parse_omeda_datetime(given) if isinstance(given, str) else None
+    return (parsed or when).strftime("%Y-%m-%d %H:%M:%S.%f")[:-5]
+
+
+def _issue_date(value: Any) -> Any:
+    """A submitted ``yyyy-MM-dd`` as the page's ``yyyy-MM-dd HH:mm:ss``; anything else as sent."""
+    parsed = parse_omeda_datetime(value) if isinstance(value, str) else None
+    return parsed.strftime("%Y-%m-%d %H:%M:%S") if parsed is not None else value
+
+
+def _order_record(
+    item: Mapping[str, Any], body: Mapping[str, Any], when: datetime.datetime
+) -> dict[str, Any]:
     """One ``Orders`` element of Order Issue History for a processed product line."""
     version = item.get("RequestedVersion") or "P"
     receive = 0 if int_or_none(item.get("Receive", 1)) == 0 else 1
@@ -150,12 +173,15 @@ def _order_record(item: Mapping[str, Any], body: Mapping[str, Any], changed: str
         "Receive": receive,
         "MarketingClassId": class_id,
         "MarketingClassDescription": class_description,
-        "ChangedDate": changed,
-        "OrderDate": changed,
+        "ChangedDate": when.strftime("%Y-%m-%d %H:%M:%S"),
+        "OrderDate": _order_date(body, when),
+        "VerificationDate": when.strftime("%Y-%m-%d"),
     }
     for source, target in _COPIED:
         if source in item:
             record[target] = item[source]
+    if "StartIssueDate" in item:
+        record["StartIssueDate"] = _issue_date(item["StartIssueDate"])
     if "DonorId" in body:
         record["DonorId"] = body["DonorId"]
     return record

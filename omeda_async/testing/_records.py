@@ -42,8 +42,9 @@ class QueuedTransaction:
 
     ``scenario`` is its status path, ``created_at`` the fake-clock time it was
     queued, ``customer_id`` the OmedaCustomerId its path ends with (None when
-    the path never gets that far), ``processed_at`` when Run Processor (or an
-    Add Order with ``RunProcessor: 1``) jumped it to its final status.
+    the path never gets that far), ``processed_at`` when Run Processor (or
+    ``"RunProcessor": 1`` in its own body or an Add Order's) jumped it to its
+    final status.
     ``body`` and ``input_id`` are kept but never shown in ``repr``.
     """
 

@@ -101,6 +101,12 @@ def _visibility_delay(value: float) -> float:
     return float(value)
 
 
+def _merged_status(value: int) -> int:
+    if value not in (400, 404):
+        raise ValueError(f"merged_status must be 400 or 404, not {value!r}")
+    return value
+
+
 def _json_response(status: int, text: str) -> web.Response:
     return web.Response(body=text.encode(), status=status, content_type=_JSON)
 
@@ -153,6 +159,7 @@ class FakeOmeda:
         visibility_delay: float = 0.0,
         merged_customers: Mapping[int, int] | None = None,
         pending_deactivation: Collection[int] | None = None,
+        merged_status: int = 400,
         omatch_inputs: Collection[str] | None = None,
         faults: Faults | Mapping[str, float] | None = None,
         record_bodies: bool = True,
@@ -175,6 +182,7 @@ class FakeOmeda:
             visibility_delay=_visibility_delay(visibility_delay),
             merged_customers=merged_customers,
             pending_deactivation=pending_deactivation,
+            merged_status=_merged_status(merged_status),
             omatch_inputs=omatch_inputs,
         )
         if isinstance(faults, Faults):
@@ -334,6 +342,15 @@ class FakeOmeda:
     @merged_customers.setter
     def merged_customers(self, value: Mapping[int, int]) -> None:
         self._state.customers.merged = dict(value)
+
+    @property
+    def merged_status(self) -> int:
+        """The HTTP status of the merged-customer answer: 400 (default) or 404."""
+        return self._state.customers.merged_status
+
+    @merged_status.setter
+    def merged_status(self, value: int) -> None:
+        self._state.customers.merged_status = _merged_status(value)
 
     @property
     def pending_deactivation(self) -> set[int]:
@@ -514,6 +531,7 @@ class FakeOmeda:
         state = self._state
         headers = request.headers
         state.check_app_id(headers.get("x-omeda-appid"))
+        state.check_content_type(service, headers.get("content-type"))
         if service == "transaction":
             return _json_response(200, state.lookup(params[0]))
         if service == "orderissuehistory":

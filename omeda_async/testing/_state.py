@@ -11,6 +11,7 @@ recording around it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections import Counter
@@ -67,6 +68,7 @@ class Customers:
         self.merged_status = merged_status
         self._ids = ids
         self._by_client_id: dict[str, int] = {}
+        self._by_encrypted_id: dict[str, int] = {}
 
     def check(self, body: Mapping[str, Any]) -> None:
         """Refuse a body naming a merged or pending-deactivation ``OmedaCustomerId``."""
@@ -89,6 +91,19 @@ class Customers:
     def new(self) -> int:
         """A new customer's OmedaCustomerId."""
         return self._ids.customer()
+
+    def encrypted(self, customer_id: int) -> str:
+        """The customer's EncryptedCustomerId: 15 letters and digits, the same every time."""
+        digest = hashlib.blake2b(str(customer_id).encode(), digest_size=8).hexdigest()
+        encrypted = digest[:15].upper()
+        self._by_encrypted_id[encrypted] = customer_id
+        return encrypted
+
+    def resolve(self, raw_customer: str) -> int | str:
+        """The customer a path names: an OmedaCustomerId, or an EncryptedCustomerId it gave."""
+        if raw_customer.isdigit():
+            return int(raw_customer)
+        return self._by_encrypted_id.get(raw_customer.upper(), raw_customer)
 
     def of_client(self, client_customer_id: Any) -> int:
         """The customer a ClientCustomerId stands for (the same one every time)."""
@@ -119,6 +134,7 @@ class BrandState:
         visibility_delay: float,
         merged_customers: Mapping[int, int] | None = None,
         pending_deactivation: Collection[int] | None = None,
+        merged_status: int = 400,
         omatch_inputs: Collection[str] | None = None,
     ) -> None:
         self.brand = brand
@@ -133,7 +149,10 @@ class BrandState:
         self.expire_after = expire_after
         self.visibility_delay = visibility_delay
         self.customers = Customers(
-            self.ids, merged=merged_customers, pending_deactivation=pending_deactivation
+            self.ids,
+            merged=merged_customers,
+            pending_deactivation=pending_deactivation,
+            merged_status=merged_status,
         )
         self.omatch_inputs: set[str] = set(omatch_inputs or ())
         self.transactions: dict[int, QueuedTransaction] = {}
@@ -159,6 +178,19 @@ class BrandState:
         if app_id != self.app_id:
             raise Refusal(403, "Access denied: the x-omeda-appid header is missing or not valid.")
 
+    def check_content_type(self, service: str, content_type: str | None) -> None:
+        """Refuse a content type other than JSON, the one the pages list as supported.
+
+        Every page but Save Customer and Order adds "If omitted, the default
+        content type is application/json"; that one requires the header.
+        """
+        if content_type is None:
+            if service == "storecustomerandorder":
+                raise Refusal(400, "The content-type header is required: use application/json.")
+            return
+        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+            raise Refusal(400, "Unsupported content type: this resource accepts application/json.")
+
     def input_for(self, service: str, input_id: str | None) -> str:
         """The input a POST is processed with: its ``x-omeda-inputid``, checked.
 
@@ -182,6 +214,13 @@ class BrandState:
             raise Refusal(400, *violations)
         customers = self.customers
         customers.check(body)
+        # Not on the pages: Omeda's production users send it to have the record
+        # processed at once and its customer identified in the answer.
+        run_processor = int_or_none(body.get("RunProcessor")) == 1
+        if run_processor and input_id in self.omatch_inputs:
+            raise Refusal(
+                400, "RunProcessor cannot process this submission: its input includes Omatch."
+            )
         source = self.script.pop(0) if self.script else self.source
         scenario = source.draw(self.rng) if isinstance(source, Mix) else source
         now = self.clock.now()
@@ -215,11 +254,18 @@ class BrandState:
             customer_id=customer_id,
             client_customer_id=client_customer_id,
             customer_from=customer_from if customer_id is not None else None,
+            processed_at=now if run_processor else None,
         )
         self.transactions[transaction_id] = tx
         if customer_id is not None:
             self.history.add_transaction(customer_id, tx)
-        info = {"TransactionId": transaction_id, "Url": self.transaction_url(transaction_id)}
+        info: dict[str, Any] = {
+            "TransactionId": transaction_id,
+            "Url": self.transaction_url(transaction_id),
+        }
+        if run_processor and customer_id is not None:
+            info["CustomerId"] = customer_id
+            info["EncryptedCustomerId"] = customers.encrypted(customer_id)
         return {"ResponseInfo": [info]}
 
     def visible(self, transaction_id: int | None, now: float) -> QueuedTransaction | None:
@@ -364,7 +410,8 @@ class BrandState:
         self, raw_customer: str, raw_product: str | None = None
     ) -> dict[str, Any]:
         """Order Issue History Lookup by customer id (and product id)."""
-        history = self.history.products(raw_customer, raw_product)
+        customer = self.customers.resolve(raw_customer)
+        history = self.history.products(customer, raw_product)
         if not history:
             raise Refusal(404, f"No purchases found for customer {raw_customer}.")
         return {
