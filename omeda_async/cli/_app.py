@@ -73,15 +73,6 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _timing_model(text: str) -> object:
-    from omeda_async.testing._timing import parse_timing
-
-    try:
-        return parse_timing(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _add_configuration(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """The global options; on a subcommand they must not reset what came before it."""
     default = argparse.SUPPRESS if suppress else None
@@ -350,56 +341,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_format(history, suppress=True)
 
-    serve = _subparser(
-        commands,
+    from omeda_async.testing._main import DESCRIPTION, add_serve_options, epilog
+
+    serve = commands.add_parser(
         "serve",
-        summary="run FakeOmeda for other programs",
-        description=(
-            "Run FakeOmeda, a local stand-in for Omeda's customer/order API, on\n"
-            "127.0.0.1 until Ctrl-C. It prints its URL and its own fresh test\n"
-            "credentials (your --app-id/--input-id are not used here)."
-        ),
-        examples=(
-            "  omeda-async serve --port 8080\n"
-            "  omeda-async serve --time-scale 60 \\\n"
-            "      --scenario new_customer=0.8,failed_validation=0.2\n"
-            "  omeda-async serve --faults rate_limit=0.05,unavailable=0.02"
-        ),
+        help="run FakeOmeda for other programs (no credentials needed)",
+        description=DESCRIPTION,
+        epilog=epilog(f"{_PROG} serve"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument(
-        "--port", type=int, default=8080, metavar="N", help="port (default 8080; 0: any free one)"
-    )
-    serve.add_argument(
-        "--scenario",
-        default="new_customer",
-        metavar="NAME",
-        help="status path of every submission: a name, or name=weight,... for a mix",
-    )
-    serve.add_argument(
-        "--faults",
-        default=None,
-        metavar="KIND=RATE,...",
-        help="faults to inject, e.g. rate_limit=0.05,server_error=0.01",
-    )
-    serve.add_argument(
-        "--time-scale",
-        type=_positive_float,
-        default=1.0,
-        metavar="X",
-        help="fake seconds per real second (default 1)",
-    )
-    serve.add_argument(
-        "--timing",
-        type=_timing_model,
-        default="spread",
-        metavar="MODEL",
-        help=(
-            "spread: each code after its own pause (default); batch[:SECONDS]: Omeda's "
-            "processor runs every SECONDS of fake time (default 900), records wait at 0 "
-            "until a run, then pass through their codes within a minute"
-        ),
-    )
-    serve.add_argument("--seed", type=int, default=None, metavar="S", help="random seed")
+    # Its own --brand/--app-id/--input-id (the credentials it accepts), and
+    # none of the global options it would ignore.
+    add_serve_options(serve)
     return parser
 
 
@@ -503,7 +456,7 @@ def run(argv: Sequence[str]) -> int:
     except SystemExit as exc:
         # --help exits 0, a usage error 2; main() returns either instead of exiting.
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    from . import _commands, _demo
+    from . import _commands, _demo, _serve
 
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "demo": _demo.command,
@@ -511,7 +464,7 @@ def run(argv: Sequence[str]) -> int:
         "status": _commands.status,
         "track": _commands.track,
         "history": _commands.history,
-        "serve": _commands.serve,
+        "serve": _serve.command,
     }
     try:
         with _logging(args.verbose):

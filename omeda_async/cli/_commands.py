@@ -1,4 +1,4 @@
-"""The operator commands: ``submit``, ``status``, ``track``, ``history`` and ``serve``.
+"""The operator commands: ``submit``, ``status``, ``track`` and ``history``.
 
 Each takes the parsed arguments and returns the exit status. Results are JSON
 lines on stdout (or ``--out``), or a table with ``--format table``; progress
@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -56,7 +55,7 @@ from ._render import (
     transactions_table,
 )
 
-__all__ = ["history", "serve", "status", "submit", "track"]
+__all__ = ["history", "status", "submit", "track"]
 
 _LOOKUP_CONCURRENCY = 8
 
@@ -271,57 +270,6 @@ async def _history(args: argparse.Namespace, settings: Settings) -> int:
         out.print(history_table(raw, found))
     else:
         JsonLines(sys.stdout).write(history_json(raw, found))
-    return EXIT_OK
-
-
-# ------------------------------------------------------------------------- serve
-
-
-def _parse_weights(text: str, what: str) -> dict[str, float]:
-    weights: dict[str, float] = {}
-    for part in text.split(","):
-        name, sep, value = part.strip().partition("=")
-        if not sep or not name.strip():
-            raise ConfigError(f"{what} must be name=number,..., not {text!r}")
-        try:
-            weights[name.strip()] = float(value)
-        except ValueError:
-            raise ConfigError(f"{what}: {value!r} is not a number") from None
-    return weights
-
-
-def serve(args: argparse.Namespace) -> int:
-    """``serve``: FakeOmeda in the foreground until Ctrl-C (exit 0), as the testing kit runs it."""
-    from omeda_async.testing import Faults
-    from omeda_async.testing._main import serve as serve_fake
-    from omeda_async.testing._server import FakeOmeda
-
-    scenario: str | dict[str, float] = args.scenario
-    if "=" in args.scenario:
-        scenario = _parse_weights(args.scenario, "--scenario")
-    brand = (args.brand or os.environ.get("OMEDA_BRAND", "")).strip() or "TESTBRAND"
-    try:
-        faults = None
-        if args.faults:
-            faults = Faults(rates=_parse_weights(args.faults, "--faults"), seed=args.seed)
-        fake = FakeOmeda(
-            brand=brand,
-            port=args.port,
-            time_scale=args.time_scale,
-            scenario=scenario,
-            timing=args.timing,
-            seed=args.seed,
-            faults=faults,
-            record_bodies=False,
-        )
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
-    try:
-        asyncio.run(serve_fake(fake))
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on port {args.port}: {exc.strerror}") from exc
-    except KeyboardInterrupt:
-        pass
     return EXIT_OK
 
 

@@ -134,6 +134,11 @@ class Faults:
         self._script.extend(None if kind is None else _kind(kind) for kind in kinds)
 
     @property
+    def rates(self) -> dict[FaultKind, float]:
+        """The rate of each fault kind injected at random (kinds at 0 left out)."""
+        return dict(self._rates)
+
+    @property
     def scripted(self) -> int:
         """How many scripted entries are still waiting."""
         return len(self._script)

@@ -9,11 +9,31 @@ It speaks the services as Omeda's pages describe them, under
 - ``GET customer/{id}/orderissuehistory/*`` and ``.../orderissuehistory/product/{pid}/*``
 - ``POST runprocessor/*`` (Run Processor, see DESIGN.md)
 
-This module is the thin HTTP side: routing, faults (:mod:`._faults`) and
-recording. What Omeda does with a routed request (credentials, validation,
-the queue and its status paths, customers, history) is :mod:`._state`'s.
-Handlers are kept lean (one dispatch function on aiohttp's low-level server,
-hand-written JSON for lookups) so the fake never limits a benchmark.
+Every URI on Omeda's pages ends with ``/*``; a path without it is a 404 here,
+as it is on Omeda. This module is the thin HTTP side: routing, faults
+(:mod:`._faults`) and recording. What Omeda does with a routed request
+(credentials, validation, the queue and its status paths, customers, history)
+is :mod:`._state`'s. Handlers are kept lean (one dispatch function on
+aiohttp's low-level server, hand-written JSON for lookups) so the fake never
+limits a benchmark.
+
+Where the pages leave an answer open, the fake picks one (the README's
+"Where the fake goes beyond the pages" says why):
+
+- a merged customer is a 400 (``merged_status=404``: as Omeda's production
+  clients meet it), pending deactivation a 400;
+- 429 and 503 with ``Retry-After`` come only from fault injection;
+- every documented rule, unknown keys included, is checked at POST time by the
+  library's own validator (a 400 with Omeda's messages);
+- a content type other than JSON is a 400; none means JSON, except on Save
+  Customer and Order, whose page gives no default;
+- a wrong ``x-omeda-appid`` is a 403, a missing or unknown
+  ``x-omeda-inputid`` on Save Customer and Order a 400;
+- Run Processor and ``"RunProcessor": 1`` in a customer body follow DESIGN.md
+  and Omeda's production users (not these pages); an Omatch input is a 400;
+- timings (status paths, :mod:`._timing`, expiry, visibility delay), ids,
+  EncryptedCustomerIds, message wording for 403/404/405 and the order history
+  a processed record leaves are the fake's own.
 """
 
 from __future__ import annotations
@@ -136,8 +156,11 @@ class FakeOmeda:
       fake seconds a new transaction answers 404 first, as a real queue may.
     - ``merged_customers`` ``{customer_id: merged_into_id}``,
       ``pending_deactivation`` ``{customer_id}``: posting for these ids fails
-      as Omeda documents. ``omatch_inputs``: input ids whose flow includes
+      as Omeda documents; ``merged_status`` is the merged answer's status, 400
+      (default) or 404. ``omatch_inputs``: input ids whose flow includes
       Omatch (valid inputs; Run Processor refuses their transactions).
+    - A customer body with ``"RunProcessor": 1`` is processed at once and
+      answered with ``CustomerId`` and ``EncryptedCustomerId``.
     - ``faults``: a ``Faults`` or ``{kind: rate}``; ``fake.faults.script(...)``.
     - ``record_bodies``: record headers and bodies of requests (off for benchmarks).
     """
