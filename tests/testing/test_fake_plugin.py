@@ -11,8 +11,8 @@ from pathlib import Path
 USER_TESTS = """
 import pytest
 
-from omeda_async import Outcome, PollPolicy, StatusCode
-from omeda_async.testing import FakeOmeda
+from omeda_async import Outcome, PollPolicy, ScaledClock, StatusCode
+from omeda_async.testing import SCENARIOS, FakeOmeda
 
 POLICY = PollPolicy(initial_delay=2.0, max_interval=30.0)
 
@@ -21,10 +21,25 @@ POLICY = PollPolicy(initial_delay=2.0, max_interval=30.0)
 async def test_default_fixture(omeda_fake):
     assert isinstance(omeda_fake, FakeOmeda)
     assert omeda_fake.url.startswith("http://127.0.0.1:")
+    assert isinstance(omeda_fake.clock, ScaledClock) and omeda_fake.clock.scale == 3600
     async with omeda_fake.client() as client:
         receipt = await client.store_customer_and_order({"FirstName": "Jane"})
         transaction = await client.get_transaction(receipt.transaction_id)
-    assert transaction.status == StatusCode(7)
+    assert transaction.status in {step.status for step in SCENARIOS["new_customer"].steps}
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_plain_test_never_waits_on_omedas_minutes(omeda_fake):
+    # No marker, the default policy and its 2-hour deadline: seconds, not hours.
+    omeda_fake.script_next("held_customer")
+    async with omeda_fake.client() as client:
+        held = await client.store_customer_and_order({"FirstName": "Jane"})
+        signup = await client.store_customer_and_order({"FirstName": "June"})
+        result = await client.wait_for_transaction(signup.transaction_id)
+        held_result = await client.wait_for_transaction(held.transaction_id)
+    assert result.outcome is Outcome.SUCCEEDED
+    assert held_result.outcome in (Outcome.HELD, Outcome.TIMED_OUT)
 
 
 @pytest.mark.asyncio
@@ -67,7 +82,7 @@ def test_fixture_works_from_a_test_suite_in_another_directory(tmp_path: Path) ->
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout
+    assert "5 passed" in result.stdout
 
 
 def test_plugin_imports_without_pytest_asyncio() -> None:
@@ -78,7 +93,7 @@ def test_plugin_imports_without_pytest_asyncio() -> None:
         sys.modules["pytest_asyncio"] = None  # as if it were not installed
         import omeda_async.testing._plugin as plugin
         assert not hasattr(plugin, "omeda_fake"), "fixture defined without pytest_asyncio"
-        assert plugin.__all__ == ["pytest_configure"]
+        assert plugin.__all__ == ["FIXTURE_TIME_SCALE", "pytest_configure"]
         print("ok")
         """
     )
