@@ -419,7 +419,7 @@ class OmedaClient:
         """
         self._check_open()
         path = self._path("transaction", str(_check_id("transaction_id", transaction_id)))
-        return await self._transport.request(
+        transaction = await self._transport.request(
             "GET",
             path,
             parse=_parse_transaction,
@@ -427,6 +427,12 @@ class OmedaClient:
             idempotent=True,
             retry=retry,
         )
+        if transaction.errors:
+            # Omeda's words about the record reach results, journals and the CLI:
+            # redacted as an exception's would be (an echoed card number, the app id).
+            redact = self._transport.redact
+            transaction = attrs.evolve(transaction, errors=tuple(map(redact, transaction.errors)))
+        return transaction
 
     async def get_order_issue_history(
         self, customer_id: int | str, *, product_id: int | None = None
@@ -471,6 +477,10 @@ class OmedaClient:
         ids = [_check_id("transaction_id", tid) for tid in transaction_ids]
         results: dict[int, ProcessorResult] = {}
         await self._process(list(dict.fromkeys(ids)), results)
+        redact = self._transport.redact
+        for tid, result in results.items():
+            if result.message:
+                results[tid] = attrs.evolve(result, message=redact(result.message))
         return [results[tid] for tid in ids]
 
     async def _process(self, ids: list[int], results: dict[int, ProcessorResult]) -> None:

@@ -86,7 +86,14 @@ def _messages(value: Any) -> list[str]:
     for item in values(value):
         if item is None:
             continue
-        out.append(item if isinstance(item, str) else json.dumps(item))
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        try:
+            out.append(json.dumps(item))
+        except (ValueError, RecursionError):
+            # Nested past what the encoder goes (it read back, so it is JSON).
+            out.append(f"(an error given as a JSON {type(item).__name__} too deep to show)")
     return out
 
 

@@ -2,7 +2,10 @@
 
 Everything ``aiohttp``, ``asyncio`` and ``json`` can raise is caught here, once,
 and re-raised as the project's own exception ``from`` the original; nothing
-above this module needs ``except aiohttp.ClientError``.
+above this module needs ``except aiohttp.ClientError``. Reading an answer raises
+nothing but an :class:`~omeda_async.OmedaError`, however deep its JSON nests or
+whatever a response reader trips on. Every exception of a request is redacted in
+one place (``Transport._scrub``, rules in ``_redact``) before it is raised.
 
 Retries are data plus pure functions: :func:`retry_decision` (whether) and
 :func:`retry_delay` (how long), whose exponential ceilings and full jitter come
@@ -57,6 +60,7 @@ from ._errors import (
 from ._json import error_messages, last, loads, values
 from ._policies import RETRY_AFTER_CAP, RetryPolicy
 from ._ratelimit import TokenBucket
+from ._redact import Redactor, submitted_card
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_SIZE",
@@ -180,7 +184,7 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
         return seconds if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
@@ -271,7 +275,11 @@ def _merged_into(data: Any) -> tuple[int, int | None] | None:
 def error_for_answer(
     answer: Answer, *, method: str, path: str, redact: Callable[[str], str]
 ) -> ApiError:
-    """The exception for a non-2xx answer (Omeda's status table; 429 and 5xx too)."""
+    """The exception for a non-2xx answer (Omeda's status table; 429 and 5xx too).
+
+    Every text of the server's (messages, reason phrase, content type) passes
+    through ``redact`` before it is put in the exception.
+    """
     status = answer.status
     data = answer.data if answer.is_json else None
     errors = tuple(redact(message) for message in error_messages(data))
@@ -284,10 +292,11 @@ def error_for_answer(
     elif answer.too_large:
         detail = "the error body was too large to read"
     elif not answer.is_json:
-        detail = f"a non-JSON body ({answer.content_type or 'no content type'})"
+        detail = f"a non-JSON body ({redact(answer.content_type or 'no content type')})"
     else:
         detail = "no error message"
-    reason = f" {answer.reason}" if answer.reason else ""
+    # The reason phrase and the content type are the server's text as much as its body.
+    reason = f" {redact(answer.reason)}" if answer.reason else ""
     message = f"HTTP {status}{reason} from {method} {path}: {detail}"
     common: dict[str, Any] = {"status": status, "errors": errors, "submission_id": submission_id}
     if 400 <= status <= 499:
@@ -339,6 +348,7 @@ class Transport:
         "_limiter",
         "_max_response_size",
         "_owns_session",
+        "_redactor",
         "_retry",
         "_session",
         "_timeout",
@@ -371,6 +381,7 @@ class Transport:
         self._clock = clock
         self._max_response_size = max_response_size
         self._jitter = jitter
+        self._redactor = Redactor((app_id, input_id))
         self._closed = False
         # Almost every request carries the client's own input id (POSTs) or none
         # (GETs): their headers are built once, immutable, in the form aiohttp
@@ -405,11 +416,37 @@ class Transport:
         return self._session
 
     def redact(self, text: str, *extra: str | None) -> str:
-        """``text`` with the app id and input ids replaced by ``***``."""
-        for secret in (self._app_id, self._input_id, *extra):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        """``text`` without the app id, the input ids and card numbers (see ``_redact``)."""
+        return self._redactor_for(*extra)(text)
+
+    def _redactor_for(self, *extra: str | None) -> Redactor:
+        if not any(secret and secret != self._input_id for secret in extra):
+            return self._redactor
+        # Another input id for this call: only on an error path, so built as needed.
+        return Redactor((self._app_id, self._input_id, *extra))
+
+    def _scrub(self, error: OmedaError, input_id: str | None, body: bytes | None) -> OmedaError:
+        """``error`` with every text in it redacted: message, ``errors``, content type.
+
+        The one place every exception of a request passes before it is raised,
+        whoever built it (the error mapping, a response reader, the exchange):
+        whatever a server echoed, in any letter case, leaves here redacted, and
+        so do the card number and security code the request itself submitted.
+        """
+        redactor = self._redactor_for(input_id)
+        card_number, security_code = submitted_card(body)
+
+        def clean(text: str) -> str:
+            return redactor(text, card_number=card_number, security_code=security_code)
+
+        error.args = tuple(clean(arg) if isinstance(arg, str) else arg for arg in error.args)
+        if isinstance(error, ApiError):
+            error.errors = tuple(clean(message) for message in error.errors)
+            if error.submission_id is not None:
+                error.submission_id = clean(error.submission_id)
+        if isinstance(error, MalformedResponseError) and error.content_type is not None:
+            error.content_type = clean(error.content_type)
+        return error
 
     def _headers(self, input_id: str | None) -> CIMultiDictProxy[str]:
         headers = CIMultiDict(
@@ -472,15 +509,18 @@ class Transport:
                             return parse(answer)
                         except MalformedResponseError as exc:
                             error = exc
+                        except Exception as exc:
+                            # Whatever a reader trips on (a value nested past the
+                            # recursion limit, a number too long for int()), the
+                            # answer could not be read: for a POST that means the
+                            # outcome is unknown, never an exception that a bulk
+                            # job would take for "never sent".
+                            error = self._unreadable(answer, method, path, exc)
                     else:
                         error = self._unreadable(answer, method, path)
                 else:
-                    error = error_for_answer(
-                        answer,
-                        method=method,
-                        path=path,
-                        redact=lambda text: self.redact(text, input_id),
-                    )
+                    error = self._error_for(answer, method, path, input_id)
+            error = self._scrub(error, input_id, body)
             decision = retry_decision(error, idempotent=idempotent)
             if decision is RetryDecision.OUTCOME_UNKNOWN:
                 raise SubmissionOutcomeUnknown(
@@ -508,9 +548,27 @@ class Transport:
             )
             await self._clock.sleep(delay)
 
-    def _unreadable(self, answer: Answer, method: str, path: str) -> MalformedResponseError:
-        """What is wrong with a 2xx answer that was not read as JSON (too large, or not JSON)."""
-        if answer.too_large:
+    def _error_for(self, answer: Answer, method: str, path: str, input_id: str | None) -> ApiError:
+        """:func:`error_for_answer`, judging by the status alone an error body it cannot read."""
+        redact = self._redactor_for(input_id)
+        try:
+            return error_for_answer(answer, method=method, path=path, redact=redact)
+        except Exception:
+            # An error body too odd to read (nested past the recursion limit) still
+            # has a status: the error is what the status alone makes it.
+            bare = Answer(
+                answer.status, answer.reason, answer.content_type, answer.headers, None, False
+            )
+            return error_for_answer(bare, method=method, path=path, redact=redact)
+
+    def _unreadable(
+        self, answer: Answer, method: str, path: str, failure: Exception | None = None
+    ) -> MalformedResponseError:
+        """What is wrong with a 2xx answer that could not be read (too large, not JSON, odd)."""
+        if failure is not None:
+            # The failure's own text may quote the answer: only its kind is shown.
+            problem = f"the body could not be read ({type(failure).__name__})"
+        elif answer.too_large:
             problem = f"the body is larger than {self._max_response_size} bytes"
         else:
             problem = f"the body is not JSON ({answer.content_type or 'no content type'})"
@@ -592,8 +650,9 @@ class Transport:
             try:
                 data = loads(raw)
                 is_json = True
-            except ValueError:
-                # Truncated or not JSON at all: the caller decides what that means.
+            except (ValueError, RecursionError):
+                # Truncated, not JSON at all, or nested deeper than the parser
+                # goes (RecursionError): the caller decides what that means.
                 is_json = False
         return Answer(status, reason, content_type, response_headers, data, is_json)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+import reprlib
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -200,6 +201,17 @@ def _kind(value: Any) -> str:
     return "an object"
 
 
+# A value quoted in a complaint: short, and at a bounded depth (a plain repr of
+# an answer nested thousands deep would recurse past the limit, and of a large
+# one would build megabytes to show forty characters).
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 2, 40, 40, 40
+
+
+def _shown(value: Any) -> str:
+    return _REPR.repr(value)[:40]
+
+
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
@@ -213,7 +225,7 @@ def _int(reader: _Reader, key: str, value: Any) -> int:
             pass
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    raise reader.error(f"{reader.path(key)} is {_kind(value)}, not an integer: {value!r:.40}")
+    raise reader.error(f"{reader.path(key)} is {_kind(value)}, not an integer: {_shown(value)}")
 
 
 #: Omeda's ids are positive 64-bit integers (a journal stores them as SQLite integers).
@@ -228,7 +240,7 @@ def _id(reader: _Reader, key: str, value: Any) -> int:
     """
     number = _int(reader, key, value)
     if not 0 < number <= _MAX_ID:
-        raise reader.error(f"{reader.path(key)} is not a positive 64-bit integer: {number!r:.40}")
+        raise reader.error(f"{reader.path(key)} is not a positive 64-bit integer: {_shown(number)}")
     return number
 
 
@@ -253,7 +265,7 @@ def _decimal(reader: _Reader, key: str, value: Any) -> Decimal:
     elif isinstance(value, float):
         # repr gives the shortest text that reads back as the same float.
         return Decimal(repr(value))
-    raise reader.error(f"{reader.path(key)} is not a decimal number: {value!r:.40}")
+    raise reader.error(f"{reader.path(key)} is not a decimal number: {_shown(value)}")
 
 
 def _bool(reader: _Reader, key: str, value: Any) -> bool:
@@ -263,14 +275,14 @@ def _bool(reader: _Reader, key: str, value: Any) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
         return value.strip().lower() in ("true", "1")
-    raise reader.error(f"{reader.path(key)} is not a boolean: {value!r:.40}")
+    raise reader.error(f"{reader.path(key)} is not a boolean: {_shown(value)}")
 
 
 def _status(reader: _Reader, key: str, value: Any) -> StatusCode:
     try:
         return StatusCode.parse(value)
     except ValueError:
-        raise reader.error(f"{reader.path(key)} is not a status code: {value!r:.40}") from None
+        raise reader.error(f"{reader.path(key)} is not a status code: {_shown(value)}") from None
 
 
 def _payment_status(reader: _Reader, key: str, value: Any) -> PaymentStatus:
