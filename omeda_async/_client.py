@@ -20,7 +20,6 @@ import functools
 import ipaddress
 import json
 import math
-import os
 import re
 from collections.abc import Iterable, Mapping
 from types import TracebackType
@@ -32,6 +31,7 @@ import attrs
 import yarl
 
 from ._clock import Clock, SystemClock
+from ._environment import variable, with_environment
 from ._errors import AuthenticationError, BadRequestError, NotFoundError
 from ._policies import PollPolicy, RetryPolicy
 from ._poller import TrackingResult, TransactionPoller
@@ -109,9 +109,9 @@ def _check_credential(name: str, value: object) -> str:
     return value
 
 
-def _credential(name: str, value: object, env_var: str) -> str | None:
+def _credential(name: str, value: object) -> str | None:
     if value is None:
-        value = os.environ.get(env_var) or None
+        value = variable(name)
         if value is None:
             return None
     return _check_credential(name, value)
@@ -161,8 +161,9 @@ def _check_base_url(base_url: object, *, allow_insecure: bool) -> str:
     if url.scheme == "http" and not allow_insecure and not _is_loopback(url.host):
         # The app id travels in a header: plain http only where it cannot leave the host.
         raise ValueError(
-            "base_url uses plain http for a host that is not loopback; "
-            "use https, or pass allow_insecure=True"
+            "base_url uses plain http for a host that is not loopback, so the app id "
+            "would travel unencrypted; use https, or pass allow_insecure=True "
+            "(--allow-insecure on the command line)"
         )
     return str(url).rstrip("/")
 
@@ -225,10 +226,10 @@ class OmedaClient:
         allow_insecure: bool = False,
     ) -> None:
         self.brand: str = _check_brand(brand)
-        checked_app_id = _credential("app_id", app_id, "OMEDA_APP_ID")
+        checked_app_id = _credential("app_id", app_id)
         if checked_app_id is None:
             raise ValueError("app_id is required: pass app_id=... or set OMEDA_APP_ID")
-        self._input_id = _credential("input_id", input_id, "OMEDA_INPUT_ID")
+        self._input_id = _credential("input_id", input_id)
         if environment not in _ENVIRONMENTS:
             raise ValueError(f"environment must be 'production' or 'staging', not {environment!r}")
         self.environment: str = environment
@@ -274,22 +275,15 @@ class OmedaClient:
     def from_env(cls, **overrides: Unpack[ClientOptions]) -> OmedaClient:
         """A client configured from the environment; keyword arguments win.
 
-        Reads ``OMEDA_BRAND``, ``OMEDA_ENVIRONMENT``, ``OMEDA_BASE_URL`` here and
-        ``OMEDA_APP_ID``, ``OMEDA_INPUT_ID`` through the constructor.
+        Reads ``OMEDA_BRAND``, ``OMEDA_APP_ID``, ``OMEDA_INPUT_ID``,
+        ``OMEDA_ENVIRONMENT`` and ``OMEDA_BASE_URL`` (blank counts as unset).
+        Passing ``environment`` or ``base_url`` ignores both of their variables.
+        The ``omeda-async`` command reads its flags and the environment by
+        this same rule.
         """
-        options: dict[str, Any] = {}
-        brand = os.environ.get("OMEDA_BRAND", "").strip()
-        if "brand" not in overrides:
-            if not brand:
-                raise ValueError("brand is required: pass brand=... or set OMEDA_BRAND")
-            options["brand"] = brand
-        environment = os.environ.get("OMEDA_ENVIRONMENT", "").strip().lower()
-        if environment:
-            options["environment"] = environment
-        base_url = os.environ.get("OMEDA_BASE_URL", "").strip()
-        if base_url:
-            options["base_url"] = base_url
-        options.update(overrides)
+        options = with_environment(overrides)
+        if "brand" not in options:
+            raise ValueError("brand is required: pass brand=... or set OMEDA_BRAND")
         return cls(**options)
 
     def __repr__(self) -> str:

@@ -1,5 +1,12 @@
 """Where the command gets its brand and credentials: flags first, then the environment.
 
+The rule is the library's (``omeda_async._environment``): a flag wins, then
+its ``OMEDA_*`` variable when set and not blank, then the default; choosing
+which Omeda with ``--environment`` or ``--base-url`` ignores both
+``OMEDA_ENVIRONMENT`` and ``OMEDA_BASE_URL``. The client itself is made by
+``OmedaClient.from_env`` with the flags as its keyword arguments, so the
+command and the library can never disagree.
+
 A missing value is named by BOTH its flag and its environment variable; a
 credential's value is never printed, in an error, in ``--help`` or in a log.
 """
@@ -7,80 +14,79 @@ credential's value is never printed, in an error, in ``--help`` or in a log.
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
 from omeda_async._client import OmedaClient
+from omeda_async._environment import ENVIRONMENT_VARIABLES as _VARIABLES
+from omeda_async._environment import with_environment
 
 __all__ = ["ENVIRONMENT_VARIABLES", "ConfigError", "Settings", "settings_from"]
 
 ENVIRONMENT_VARIABLES: Final = {
-    "brand": ("--brand", "OMEDA_BRAND"),
-    "app_id": ("--app-id", "OMEDA_APP_ID"),
-    "input_id": ("--input-id", "OMEDA_INPUT_ID"),
-    "environment": ("--environment", "OMEDA_ENVIRONMENT"),
-    "base_url": ("--base-url", "OMEDA_BASE_URL"),
+    name: ("--" + name.replace("_", "-"), variable) for name, variable in _VARIABLES.items()
 }
 """Each setting's flag and environment variable."""
 
 _WHAT: Final = {"brand": "brand", "app_id": "app id", "input_id": "input id"}
+_SECRETS: Final = frozenset({"app_id", "input_id"})
 
 
 class ConfigError(Exception):
     """A usage or configuration problem: the command exits 2 and sends nothing."""
 
 
+def _masked(options: Mapping[str, Any]) -> str:
+    shown = {name: "***" if name in _SECRETS else value for name, value in options.items()}
+    return repr(shown)
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
-    """The resolved configuration; credentials never appear in its repr."""
+    """What the flags and the environment say; credentials never appear in its repr.
 
-    brand: str
-    app_id: str = attrs.field(repr=lambda _: "'***'")
-    input_id: str | None = attrs.field(repr=lambda v: "None" if v is None else "'***'")
-    environment: str
-    base_url: str | None
+    ``options`` are ``OmedaClient`` keyword arguments, already completed from
+    the environment by the library's rule.
+    """
+
+    options: Mapping[str, Any] = attrs.field(repr=_masked)
+    allow_insecure: bool = False
+
+    @property
+    def brand(self) -> str:
+        """The brand abbreviation (journals are kept per brand)."""
+        brand: str = self.options["brand"]
+        return brand
 
     def client(self, *, rate_limit: float | None = None) -> OmedaClient:
         """An ``OmedaClient`` for these settings (ConfigError for values it refuses)."""
         try:
-            return OmedaClient(
-                brand=self.brand,
-                app_id=self.app_id,
-                input_id=self.input_id,
-                environment=self.environment,
-                base_url=self.base_url,
-                rate_limit=rate_limit,
+            return OmedaClient.from_env(
+                **self.options, rate_limit=rate_limit, allow_insecure=self.allow_insecure
             )
         except (TypeError, ValueError) as exc:
             # The client's messages name an argument, never a credential's value.
             raise ConfigError(str(exc)) from exc
 
 
-def _pick(args: argparse.Namespace, name: str, env: Mapping[str, str]) -> str | None:
+def _flag(args: argparse.Namespace, name: str) -> str | None:
     value = getattr(args, name, None)
     if isinstance(value, str) and value.strip():
         return value.strip()
-    from_env = env.get(ENVIRONMENT_VARIABLES[name][1], "").strip()
-    return from_env or None
+    return None
 
 
-def settings_from(
-    args: argparse.Namespace,
-    *,
-    need_input_id: bool = False,
-    env: Mapping[str, str] | None = None,
-) -> Settings:
+def settings_from(args: argparse.Namespace, *, need_input_id: bool = False) -> Settings:
     """Resolve the settings from parsed flags and the environment.
 
     Raises ConfigError naming every missing value's flag and variable at once.
     """
-    environ = os.environ if env is None else env
-    values = {name: _pick(args, name, environ) for name in ENVIRONMENT_VARIABLES}
+    flags = {name: _flag(args, name) for name in ENVIRONMENT_VARIABLES}
+    options = with_environment(flags)
     required = ["brand", "app_id"] + (["input_id"] if need_input_id else [])
-    missing = [name for name in required if values[name] is None]
+    missing = [name for name in required if name not in options]
     if missing:
         named = "; ".join(
             f"missing {_WHAT[name]}: pass {ENVIRONMENT_VARIABLES[name][0]} "
@@ -88,19 +94,10 @@ def settings_from(
             for name in missing
         )
         raise ConfigError(named)
-    environment = (values["environment"] or "staging").lower()
+    environment = options.get("environment", "staging")
     if environment not in ("staging", "production"):
         raise ConfigError(
             f"environment must be 'staging' or 'production', not {environment!r} "
             "(--environment or OMEDA_ENVIRONMENT)"
         )
-    brand, app_id = values["brand"], values["app_id"]
-    assert brand is not None
-    assert app_id is not None
-    return Settings(
-        brand=brand,
-        app_id=app_id,
-        input_id=values["input_id"],
-        environment=environment,
-        base_url=values["base_url"],
-    )
+    return Settings(options=options, allow_insecure=bool(getattr(args, "allow_insecure", False)))

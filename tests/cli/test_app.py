@@ -103,11 +103,7 @@ def test_help_never_shows_a_credential(
 def test_settings_repr_masks_credentials() -> None:
     """The resolved settings never show the app id or the input id in their repr."""
     settings = Settings(
-        brand="ABC",
-        app_id="sekrit-app",
-        input_id="sekrit-input",
-        environment="staging",
-        base_url=None,
+        options={"brand": "ABC", "app_id": "sekrit-app", "input_id": "sekrit-input"}
     )
     assert "sekrit" not in repr(settings)
     assert "ABC" in repr(settings)
