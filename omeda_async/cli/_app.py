@@ -17,7 +17,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Final
 
-from omeda_async import PollPolicy
+from omeda_async import PollPolicy, __version__
 
 from . import EXIT_INTERRUPTED, EXIT_USAGE
 from ._config import ConfigError
@@ -31,8 +31,11 @@ Submit customers and orders to Omeda's data queue and follow every
 TransactionId to its end, from the command line.
 
 Results are JSON lines on stdout (or tables with --format table); progress
-goes to stderr. Configuration comes from flags or the environment:
-OMEDA_BRAND, OMEDA_APP_ID, OMEDA_INPUT_ID, OMEDA_ENVIRONMENT, OMEDA_BASE_URL.
+goes to stderr. Configuration comes from flags, then the environment
+(OMEDA_BRAND, OMEDA_APP_ID, OMEDA_INPUT_ID, OMEDA_ENVIRONMENT, OMEDA_BASE_URL;
+blank counts as unset), by the same rule as OmedaClient.from_env(): a flag
+wins, and --environment or --base-url ignores both OMEDA_ENVIRONMENT and
+OMEDA_BASE_URL.
 
 exit status: 0 all succeeded, 1 some records failed or are unknown,
 2 usage or configuration error, 130 interrupted (Ctrl-C)."""
@@ -105,11 +108,33 @@ def _add_configuration(parser: argparse.ArgumentParser, *, suppress: bool) -> No
         help="another base URL: a proxy, or a FakeOmeda from 'serve' [OMEDA_BASE_URL]",
     )
     group.add_argument(
+        "--allow-insecure",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help=(
+            "allow a plain-http --base-url to another host (the app id then "
+            "travels unencrypted); loopback needs no flag"
+        ),
+    )
+    _add_output_level(parser, suppress=suppress)
+
+
+def _add_output_level(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """-v and -q: accepted before or after the command name, by every command."""
+    group = parser.add_argument_group("output")
+    group.add_argument(
         "-v",
         "--verbose",
         action="count",
         default=argparse.SUPPRESS if suppress else 0,
         help="log what the library does to stderr (-vv: debug)",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="no progress and no summary on stderr: only results and errors",
     )
 
 
@@ -159,6 +184,7 @@ def _subparser(
     summary: str,
     description: str,
     examples: str,
+    configuration: bool = True,
 ) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         name,
@@ -167,7 +193,10 @@ def _subparser(
         epilog="examples:\n" + examples,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_configuration(parser, suppress=True)
+    if configuration:
+        _add_configuration(parser, suppress=True)
+    else:
+        _add_output_level(parser, suppress=True)
     return parser
 
 
@@ -179,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _add_configuration(parser, suppress=False)
     _add_format(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -191,13 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
             "Start FakeOmeda in this process (Omeda's 15-30 minutes of processing run in\n"
             "seconds), generate realistic customer-and-order payloads (a few invalid\n"
             "rows and merged customers on purpose), submit them concurrently, follow\n"
-            "every TransactionId to its end, and summarize what happened."
+            "every TransactionId to its end, and summarize what happened. It needs no\n"
+            "brand or credentials (the fake's own are used) and prints its summary\n"
+            "tables to stdout."
         ),
         examples=(
             "  omeda-async demo\n"
             "  omeda-async demo --count 1000 --seed 42\n"
             "  omeda-async demo --count 10000 --concurrency 64"
         ),
+        configuration=False,
     )
     demo.add_argument(
         "--count", type=_positive_int, default=200, metavar="N", help="records (default 200)"
@@ -448,6 +481,30 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+_FORMATTED: Final = ("submit", "status", "track", "history")
+"""The commands whose results --format shapes."""
+_CONFIGURATION: Final = ("brand", "app_id", "input_id", "environment", "base_url", "allow_insecure")
+
+
+def _ignored_option(args: argparse.Namespace) -> str | None:
+    """Why an option given before the command name means nothing to it (None: all fine).
+
+    Options placed after the name are checked by the command's own parser;
+    before it, the top-level parser accepts every global option, so a
+    command that would ignore one says so instead.
+    """
+    if getattr(args, "format", None) is not None and args.command not in _FORMATTED:
+        return f"--format applies to {', '.join(_FORMATTED)}, not {args.command}" + (
+            " (demo prints its summary tables to stdout)" if args.command == "demo" else ""
+        )
+    if args.command == "demo":
+        given = [name for name in _CONFIGURATION if getattr(args, name, None)]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            return f"demo runs on its own in-process FakeOmeda and uses no {flags}"
+    return None
+
+
 def run(argv: Sequence[str]) -> int:
     """Parse ``argv`` and run the command; the exit status (never raises SystemExit)."""
     parser = build_parser()
@@ -456,6 +513,9 @@ def run(argv: Sequence[str]) -> int:
     except SystemExit as exc:
         # --help exits 0, a usage error 2; main() returns either instead of exiting.
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    refused = _ignored_option(args)
+    if refused is not None:
+        return _fail(refused)
     from . import _commands, _demo, _serve
 
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -45,6 +45,7 @@ from ._render import (
     Board,
     Display,
     JsonLines,
+    error_console,
     history_json,
     history_table,
     make_consoles,
@@ -60,8 +61,9 @@ __all__ = ["history", "status", "submit", "track"]
 _LOOKUP_CONCURRENCY = 8
 
 
-def _error(console: Console, message: str) -> None:
-    console.print(Text(f"omeda-async: error: {message}", style="red"), soft_wrap=True)
+def _error(message: str) -> None:
+    # On a console of its own: -q silences progress and summaries, never an error.
+    error_console().print(Text(f"omeda-async: error: {message}", style="red"), soft_wrap=True)
 
 
 def _auth_message(exc: AuthenticationError) -> str:
@@ -114,7 +116,7 @@ def status(args: argparse.Namespace) -> int:
 
 
 async def _status(args: argparse.Namespace, settings: Settings, interrupt: Interrupt) -> int:
-    out, err = make_consoles()
+    out, _ = make_consoles(quiet=args.quiet)
     lines = JsonLines(sys.stdout)
     ids: list[int] = list(dict.fromkeys(args.transaction_ids))
     rows: dict[int, Transaction | tuple[int, str]] = {}
@@ -143,7 +145,7 @@ async def _status(args: argparse.Namespace, settings: Settings, interrupt: Inter
         first = group_error.exceptions[0]
         refused = first if isinstance(first, AuthenticationError) else None
     if refused is not None:
-        _error(err, _auth_message(refused))
+        _error(_auth_message(refused))
         return EXIT_USAGE
     ordered = [rows[tid] for tid in ids if tid in rows]
     if _wants_table(args):
@@ -175,7 +177,7 @@ def track(args: argparse.Namespace) -> int:
 
 async def _track(args: argparse.Namespace, settings: Settings, interrupt: Interrupt) -> int:
     interrupt.stopping = "unfinished transactions stay unfinished (in the journal, if any)"
-    out, err = make_consoles()
+    out, err = make_consoles(quiet=args.quiet)
     lines = JsonLines(sys.stdout)
     inner: TrackingStore = NullStore()
     if args.resume is not None:
@@ -196,7 +198,10 @@ async def _track(args: argparse.Namespace, settings: Settings, interrupt: Interr
                         await poller.resume()
                     board.total = board.read = len(poller)
                     if not len(poller):
-                        err.print("Nothing to track: the journal has no unfinished transaction.")
+                        err.print(
+                            "Nothing to track: the journal has no unfinished transaction.",
+                            soft_wrap=True,
+                        )
                     stopper = asyncio.create_task(_close_on(interrupt, poller))
                     try:
                         async for result in feed:
@@ -209,7 +214,7 @@ async def _track(args: argparse.Namespace, settings: Settings, interrupt: Interr
                         stopper.cancel()
                         await asyncio.wait([stopper])
     except AuthenticationError as exc:
-        _error(err, _auth_message(exc))
+        _error(_auth_message(exc))
         return EXIT_USAGE
     finally:
         await inner.close()
@@ -219,7 +224,8 @@ async def _track(args: argparse.Namespace, settings: Settings, interrupt: Interr
     if outcomes[Outcome.CANCELLED]:
         err.print(
             f"{outcomes[Outcome.CANCELLED]} not finished when stopped"
-            + (f": resume with 'omeda-async track --resume {args.resume}'" if args.resume else "")
+            + (f": resume with 'omeda-async track --resume {args.resume}'" if args.resume else ""),
+            soft_wrap=True,
         )
     good = outcomes[Outcome.SUCCEEDED]
     return EXIT_OK if good == sum(outcomes.values()) else EXIT_FAILED
@@ -252,19 +258,19 @@ def history(args: argparse.Namespace) -> int:
 
 
 async def _history(args: argparse.Namespace, settings: Settings) -> int:
-    out, err = make_consoles()
+    out, _ = make_consoles(quiet=args.quiet)
     raw: str = args.customer_id.strip()
     customer: int | str = int(raw) if raw.isdigit() else raw
     try:
         async with settings.client() as client:
             found = await client.get_order_issue_history(customer, product_id=args.product)
     except AuthenticationError as exc:
-        _error(err, _auth_message(exc))
+        _error(_auth_message(exc))
         return EXIT_USAGE
     except (TypeError, ValueError) as exc:
         raise ConfigError(str(exc)) from exc
     except OmedaError as exc:
-        _error(err, f"{type(exc).__name__}: {exc}")
+        _error(f"{type(exc).__name__}: {exc}")
         return EXIT_FAILED
     if _wants_table(args):
         out.print(history_table(raw, found))
@@ -306,7 +312,7 @@ class _Submit:
         self.settings = settings
         self.source = source
         self.lines = JsonLines(sink)
-        self.out, self.err = make_consoles()
+        self.out, self.err = make_consoles(quiet=args.quiet)
         self.board = Board(tracking=args.track)
         # index in submit_many -> line number; tracked transaction -> its line's JSON.
         self.line_of: dict[int, int] = {}
@@ -352,10 +358,10 @@ class _Submit:
                         if poller is not None:
                             await poller.close()
         except AuthenticationError as exc:
-            _error(self.err, _auth_message(exc))
+            _error(_auth_message(exc))
             return EXIT_USAGE
         except StoreError as exc:
-            _error(self.err, f"the journal failed: {exc}")
+            _error(f"the journal failed: {exc}")
             return EXIT_FAILED
         finally:
             await inner.close()
@@ -565,7 +571,8 @@ class _Submit:
                 f"{summary.posts} {'submission' if summary.posts == 1 else 'submissions'} "
                 f"attempted in {summary.elapsed:.1f}s "
                 f"({summary.accepted_per_second:.1f} accepted/s)"
-                + (f", {merges} merges followed" if merges else "")
+                + (f", {merges} merges followed" if merges else ""),
+                soft_wrap=True,
             )
             if summary.unknown_keys:
                 shown = ", ".join(summary.unknown_keys[:5])

@@ -125,7 +125,7 @@ def command(args: argparse.Namespace) -> int:
 
 async def _main(args: argparse.Namespace, interrupt: Interrupt) -> int:
     interrupt.stopping = "summarizing what has finished so far"
-    out, err = make_consoles()
+    out, err = make_consoles(quiet=args.quiet)
     async with demo_fake(seed=args.seed, time_scale=args.time_scale) as fake:
         report = await run_demo(
             fake,
@@ -305,14 +305,12 @@ def _print_summary(
     if examples:
         out.print()
         out.print("Example failures")
-        width = max(40, out.width)
+        # A terminal gets indented paragraphs; a file or a pipe one line per item.
+        width = max(40, out.width) if out.is_terminal else None
         for head, reasons in examples:
-            out.print(textwrap.fill(head, width, initial_indent="  ", subsequent_indent="    "))
+            out.print(_indented(head, 2, width), soft_wrap=True)
             for reason in reasons:
-                text = textwrap.fill(
-                    reason, width, initial_indent=" " * 6, subsequent_indent=" " * 8
-                )
-                out.print(Text(text, style="dim"))
+                out.print(Text(_indented(reason, 6, width), style="dim"), soft_wrap=True)
     out.print()
     queued = len(report.transactions)
     per = report.lookups / queued if queued else 0.0
@@ -320,26 +318,41 @@ def _print_summary(
     out.print(
         f"{report.count} records in {report.elapsed:.1f}s: {posts} POSTs received, {queued} "
         f"transactions followed to their end with {report.lookups} lookups ({per:.1f} each); "
-        f"the longest took {minutes(longest)} of Omeda time ({scale:g}x faster here)."
+        f"the longest took {minutes(longest)} of Omeda time ({scale:g}x faster here).",
+        soft_wrap=True,
     )
     if report.merges_followed:
         out.print(
             f"{_records(report.merges_followed)} named a customer Omeda had merged into "
-            "another: resent once to the customer it was merged into."
+            "another: resent once to the customer it was merged into.",
+            soft_wrap=True,
         )
     if report.interrupted:
-        out.print(Text("Interrupted: the summary covers the records finished so far.", "yellow"))
+        out.print(
+            Text("Interrupted: the summary covers the records finished so far.", "yellow"),
+            soft_wrap=True,
+        )
     elif report.problems:
         for problem in report.problems:
-            out.print(Text(f"Mismatch with FakeOmeda's records: {problem}", "red"))
+            out.print(Text(f"Mismatch with FakeOmeda's records: {problem}", "red"), soft_wrap=True)
     else:
         out.print(
             Text(
                 f"Checked against FakeOmeda's own records: {queued} transactions, each queued "
                 "once, every final status matches.",
                 style="green",
-            )
+            ),
+            soft_wrap=True,
         )
+
+
+def _indented(text: str, indent: int, width: int | None) -> str:
+    """``text`` indented; wrapped to ``width`` with a deeper indent (None: one line)."""
+    if width is None:
+        return " " * indent + text
+    return textwrap.fill(
+        text, width, initial_indent=" " * indent, subsequent_indent=" " * (indent + 2)
+    )
 
 
 def _records(count: int) -> str:

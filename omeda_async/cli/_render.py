@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import IO, Any, Final
+from typing import IO, Any, Final, cast
 
 import attrs
 from rich import box
@@ -43,6 +43,8 @@ __all__ = [
     "Board",
     "Display",
     "JsonLines",
+    "TrimmedLines",
+    "error_console",
     "history_json",
     "history_table",
     "make_consoles",
@@ -138,14 +140,62 @@ def stage_label(stage: Stage) -> str:
     return _STAGE_LABEL.get(stage, stage.name.lower())
 
 
-def make_consoles(out: IO[str] | None = None) -> tuple[Console, Console]:
-    """The console for results (stdout or ``out``) and the one for people (stderr)."""
+class TrimmedLines:
+    """A text stream that drops the spaces rich pads each table line with, before its newline.
+
+    On a terminal padding is invisible; in a file or a pipe it is trailing
+    whitespace that diffs, ``grep`` and editors trip over. A line's last
+    spaces are held back until the next write shows whether a newline follows.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._held = ""
+
+    def write(self, text: str) -> int:
+        """Write ``text`` without the spaces that end any of its lines."""
+        text = self._held + text
+        body = text.rstrip(" ")
+        self._held = text[len(body) :]
+        self._stream.write("\n".join(line.rstrip(" ") for line in body.split("\n")))
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the stream (spaces still held wait for the rest of their line)."""
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        """Never a terminal: only files and pipes are wrapped."""
+        return False
+
+    def fileno(self) -> int:
+        """The wrapped stream's descriptor (rich asks for it to size its output)."""
+        return self._stream.fileno()
+
+
+def _console(stream: IO[str], *, quiet: bool = False) -> Console:
     # markup=False: messages hold brackets (Products[1].Term) that are not rich markup.
-    results = Console(file=out if out is not None else sys.stdout, highlight=False, markup=False)
-    if not results.is_terminal and "COLUMNS" not in os.environ:
-        # Piped or redirected tables get room for Omeda's descriptions (80 is rich's default).
-        results.width = _PIPED_WIDTH
-    return results, Console(file=sys.stderr, highlight=False, markup=False)
+    console = Console(file=stream, highlight=False, markup=False, quiet=quiet)
+    if not console.is_terminal:
+        console.file = cast("IO[str]", TrimmedLines(stream))
+        if "COLUMNS" not in os.environ:
+            # Piped or redirected tables get room for Omeda's descriptions (80 is rich's default).
+            console.width = _PIPED_WIDTH
+    return console
+
+
+def make_consoles(out: IO[str] | None = None, *, quiet: bool = False) -> tuple[Console, Console]:
+    """The console for results (stdout or ``out``) and the one for people (stderr).
+
+    ``quiet`` (``-q``) silences the second: no progress and no summary. Errors
+    are printed with :func:`error_console`, which ``-q`` leaves alone.
+    """
+    return _console(out if out is not None else sys.stdout), _console(sys.stderr, quiet=quiet)
+
+
+def error_console() -> Console:
+    """A console for error messages on stderr (shown even with ``-q``)."""
+    return _console(sys.stderr)
 
 
 # ------------------------------------------------------------------------- JSON
@@ -546,6 +596,8 @@ class Display:
 
     def __enter__(self) -> Display:
         self._started = time.monotonic()
+        if self._console.quiet:
+            return self
         if self._console.is_terminal:
             self._progress = Progress(
                 TextColumn(f"[bold]{self._title}"),
@@ -575,7 +627,7 @@ class Display:
         if self._live is not None:
             self._live.__exit__(None, None, None)
             self._live = None
-        elif self._board.counts() != self._last_counts:
+        elif not self._console.quiet and self._board.counts() != self._last_counts:
             self._print(self.elapsed)
 
     def _renderable(self) -> RenderableType:
@@ -599,7 +651,7 @@ class Display:
 
     def refresh(self) -> None:
         """Counts may have changed: a plain line if one is due (a live display redraws itself)."""
-        if self._live is not None:
+        if self._live is not None or self._console.quiet:
             return
         elapsed = self.elapsed
         since = elapsed - self._last_line

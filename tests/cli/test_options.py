@@ -1,0 +1,98 @@
+"""The command's own options, run as users run them: --version, -q, --allow-insecure,
+--format where it means nothing, and output fit for files and pipes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import omeda_async
+from omeda_async.cli import EXIT_OK, EXIT_USAGE, main
+from omeda_async.cli._app import build_parser
+from omeda_async.cli._config import settings_from
+
+from .conftest import Cli, finish, valid_payloads, write_payloads
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--version` prints the package's version and exits 0."""
+    assert main(["--version"]) == EXIT_OK
+    assert capsys.readouterr().out.strip() == f"omeda-async {omeda_async.__version__}"
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+async def test_quiet_leaves_only_results(cli: Cli, tmp_path: Path, where: str) -> None:
+    """`-q` (before or after the command) prints no progress and no summary: stderr stays
+    empty, the JSON lines are all there."""
+    path = write_payloads(tmp_path / "in.jsonl", valid_payloads(3))
+    argv = ["-q", "submit", str(path)] if where == "before" else ["submit", str(path), "-q"]
+    result = await cli.run(*argv)
+    assert result.code == EXIT_OK
+    assert result.err == ""
+    assert len(result.lines()) == 3
+
+
+async def test_quiet_still_shows_errors(cli: Cli) -> None:
+    """`-q` never hides an error: a refused app id is still explained."""
+    result = await cli.run("-q", "status", "1", "--app-id", "wrong-app-id")
+    assert result.code == EXIT_USAGE
+    assert "Omeda refused the credentials" in result.err
+
+
+def test_plain_http_elsewhere_names_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    """A plain-http --base-url to another host is refused (exit 2, nothing sent), and the
+    message names --allow-insecure, not a library keyword only."""
+    argv = ["status", "1", "--brand", "ABC", "--app-id", "app-1"]
+    assert main([*argv, "--base-url", "http://omeda.internal"]) == EXIT_USAGE
+    assert "--allow-insecure" in capsys.readouterr().err
+
+
+async def test_allow_insecure_lets_the_command_use_plain_http() -> None:
+    """With --allow-insecure (before or after the command) the same settings make a client."""
+    for argv in (
+        ["--allow-insecure", "status", "1"],
+        ["status", "1", "--allow-insecure"],
+    ):
+        args = build_parser().parse_args(
+            [*argv, "--brand", "ABC", "--app-id", "app-1", "--base-url", "http://omeda.internal"]
+        )
+        async with settings_from(args).client() as client:
+            assert client.base_url == "http://omeda.internal"
+
+
+def test_demo_lists_no_option_it_ignores(capsys: pytest.CaptureFixture[str]) -> None:
+    """`demo --help` shows no brand, credential or environment option; given before the
+    command, one is refused with a reason instead of ignored."""
+    assert main(["demo", "--help"]) == EXIT_OK
+    shown = capsys.readouterr().out
+    for flag in ("--brand", "--app-id", "--input-id", "--environment", "--base-url", "--format"):
+        assert flag not in shown
+    assert main(["--brand", "ABC", "demo"]) == EXIT_USAGE
+    assert "demo runs on its own in-process FakeOmeda and uses no --brand" in (
+        capsys.readouterr().err
+    )
+
+
+def test_format_where_it_means_nothing_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--format` before `demo` is refused with the commands it applies to (exit 2)."""
+    assert main(["--format", "table", "demo"]) == EXIT_USAGE
+    assert "--format applies to submit, status, track, history, not demo" in (
+        capsys.readouterr().err
+    )
+
+
+async def test_piped_tables_have_no_trailing_spaces(cli: Cli) -> None:
+    """A table written to a pipe (results on stdout, the summary on stderr) ends no line
+    with a space."""
+    async with cli.fake.client() as client:
+        receipt = await client.store_customer_and_order(valid_payloads(1)[0])
+        await client.run_processor([receipt.transaction_id])
+    tid = str(receipt.transaction_id)
+    process = await cli.spawn("track", tid, "--format", "table", "--poll-interval", "0.05")
+    result = await finish(process)
+    assert result.code == EXIT_OK
+    assert "Tracking results" in result.out
+    assert "Outcomes" in result.err
+    for line in (result.out + result.err).splitlines():
+        assert line == line.rstrip(), repr(line)
