@@ -502,6 +502,8 @@ def _ignored_option(args: argparse.Namespace) -> str | None:
         if given:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
             return f"demo runs on its own in-process FakeOmeda and uses no {flags}"
+    if args.command == "serve" and getattr(args, "allow_insecure", False):
+        return "serve runs its own Omeda on 127.0.0.1 and does not use --allow-insecure"
     return None
 
 
