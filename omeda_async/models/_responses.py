@@ -356,6 +356,31 @@ def _plain_receipt(data: Any) -> dict[str, Any] | None:
     return None
 
 
+def _plain_fields(
+    data: Any, id_key: str, text_key: str
+) -> tuple[int, str, int | None, str | None] | None:
+    """A plain receipt's id, ``Url``, ``CustomerId`` and ``text_key``, each of its usual type.
+
+    The id (and CustomerId, when given) a positive 64-bit integer, the texts
+    strings. Else None: the tolerant reader then reads the answer, or names
+    what is wrong with it.
+    """
+    plain = _plain_receipt(data)
+    if plain is None:
+        return None
+    ident, url = plain.get(id_key), plain.get("Url", "")
+    customer_id, text = plain.get("CustomerId"), plain.get(text_key)
+    if (
+        type(ident) is int
+        and 0 < ident <= _MAX_ID
+        and type(url) is str
+        and (customer_id is None or (type(customer_id) is int and 0 < customer_id <= _MAX_ID))
+        and (text is None or type(text) is str)
+    ):
+        return ident, url, customer_id, text
+    return None
+
+
 def _submission_id(reader: _Reader) -> str | None:
     return reader.optional("SubmissionId", _str)
 
@@ -383,30 +408,19 @@ class SubmissionReceipt:
 
         A TransactionId that is not a positive 64-bit integer is malformed.
         """
-        plain = _plain_receipt(data)
-        if plain is not None:
-            transaction_id, url = plain.get("TransactionId"), plain.get("Url", "")
-            customer_id = plain.get("CustomerId")
-            encrypted = plain.get("EncryptedCustomerId")
-            if (
-                type(transaction_id) is int
-                and 0 < transaction_id <= _MAX_ID
-                and type(url) is str
-                and (
-                    customer_id is None or (type(customer_id) is int and 0 < customer_id <= _MAX_ID)
-                )
-                and (encrypted is None or type(encrypted) is str)
-            ):
-                # cls(...) with keywords builds a dict of them; its __init__ does not.
-                receipt = object.__new__(cls)
-                cls.__init__(
-                    receipt,
-                    transaction_id=transaction_id,
-                    url=url,
-                    customer_id=customer_id,
-                    encrypted_customer_id=encrypted,
-                )
-                return receipt
+        fields = _plain_fields(data, "TransactionId", "EncryptedCustomerId")
+        if fields is not None:
+            transaction_id, url, customer_id, encrypted = fields
+            # cls(...) with keywords builds a dict of them; its __init__ does not.
+            receipt = object.__new__(cls)
+            cls.__init__(
+                receipt,
+                transaction_id=transaction_id,
+                url=url,
+                customer_id=customer_id,
+                encrypted_customer_id=encrypted,
+            )
+            return receipt
         info = _first_response_info(data, service="storecustomerandorder", status=status)
         return cls(
             transaction_id=info.required("TransactionId", _id),
@@ -432,29 +446,19 @@ class OrderReceipt:
     @classmethod
     def from_response(cls, data: Any, *, status: int = 200) -> OrderReceipt:
         """Read ``{"ResponseInfo": [{"OrderId", "Url", "CustomerId"?, "CustomerUrl"?}]}``."""
-        plain = _plain_receipt(data)
-        if plain is not None:
-            order_id, url = plain.get("OrderId"), plain.get("Url", "")
-            customer_id, customer_url = plain.get("CustomerId"), plain.get("CustomerUrl")
-            if (
-                type(order_id) is int
-                and 0 < order_id <= _MAX_ID
-                and type(url) is str
-                and (
-                    customer_id is None or (type(customer_id) is int and 0 < customer_id <= _MAX_ID)
-                )
-                and (customer_url is None or type(customer_url) is str)
-            ):
-                # cls(...) with keywords builds a dict of them; its __init__ does not.
-                receipt = object.__new__(cls)
-                cls.__init__(
-                    receipt,
-                    order_id=order_id,
-                    url=url,
-                    customer_id=customer_id,
-                    customer_url=customer_url,
-                )
-                return receipt
+        fields = _plain_fields(data, "OrderId", "CustomerUrl")
+        if fields is not None:
+            order_id, url, customer_id, customer_url = fields
+            # cls(...) with keywords builds a dict of them; its __init__ does not.
+            receipt = object.__new__(cls)
+            cls.__init__(
+                receipt,
+                order_id=order_id,
+                url=url,
+                customer_id=customer_id,
+                customer_url=customer_url,
+            )
+            return receipt
         info = _first_response_info(data, service="orderqueue", status=status)
         return cls(
             order_id=info.required("OrderId", _id),
