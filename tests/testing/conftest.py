@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -131,3 +135,25 @@ def raw(fake: FakeOmeda, session: aiohttp.ClientSession) -> Raw:
 def raw_for(session: aiohttp.ClientSession) -> Callable[[FakeOmeda], Raw]:
     """Raw callers for fakes a test starts itself."""
     return lambda fake: Raw(fake, session)
+
+
+def run_python(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` in ``cwd``, as a user would run it: none of this run's pytest or
+    OMEDA_ variables, output captured."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "OMEDA_"))}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_user_suite(directory: Path) -> subprocess.CompletedProcess[str]:
+    """pytest on a user's own test directory, with the installed plugin and strict markers."""
+    return run_python(
+        "-m", "pytest", "-p", "no:cacheprovider", "-q", "--strict-markers", cwd=directory
+    )

@@ -18,33 +18,36 @@ from omeda_async.testing import Batch, FaultKind, Mix, Spread
 from omeda_async.testing._main import build_parser, fake_from_args, main
 
 
-async def test_module_serves_prints_credentials_and_stops_on_ctrl_c() -> None:
-    """It prints the URL and credentials, answers requests, and exits 0 on SIGINT."""
-    process = await asyncio.create_subprocess_exec(
+async def _spawn(*args: str) -> asyncio.subprocess.Process:
+    """``python ARGS`` as another program would run a serve command."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "omeda_async.testing",
-        "--port",
-        "0",
-        "--app-id",
-        "cli-app",
-        "--input-id",
-        "cli-input",
-        "--brand",
-        "CLIBRAND",
-        "--scenario",
-        "held_customer",
+        *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
+        env={k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "OMEDA_"))},
     )
+
+
+async def _banner(process: asyncio.subprocess.Process) -> list[str]:
+    """The lines a serve command prints before it waits for Ctrl-C."""
     assert process.stdout is not None
+    lines: list[str] = []
+    while not lines or not lines[-1].startswith("Press Ctrl-C"):
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert line, "the server exited early"
+        lines.append(line.decode().strip())
+    return lines
+
+
+async def test_module_serves_prints_credentials_and_stops_on_ctrl_c() -> None:
+    """It prints the URL and credentials, answers requests, and exits 0 on SIGINT."""
+    process = await _spawn(
+        "-m", "omeda_async.testing", "--port", "0", "--app-id", "cli-app",
+        "--input-id", "cli-input", "--brand", "CLIBRAND", "--scenario", "held_customer",
+    )  # fmt: skip
     try:
-        lines: list[str] = []
-        while not lines or not lines[-1].startswith("Press Ctrl-C"):
-            line = await asyncio.wait_for(process.stdout.readline(), 30)
-            assert line, "the server exited early"
-            lines.append(line.decode().strip())
+        lines = await _banner(process)
         banner = "\n".join(lines)
         assert "x-omeda-appid:   cli-app" in banner
         assert "x-omeda-inputid: cli-input" in banner
@@ -219,20 +222,13 @@ def test_serve_refuses_global_flags_it_would_ignore(
 async def test_omeda_async_serve_stages_a_merged_customer_for_another_program() -> None:
     """The CLI's serve, in its own process: fixed credentials, a 404 merged answer, batch
     timing, all printed in its banner and answered over HTTP."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "omeda_async.cli", "serve", "--port", "0",
+    process = await _spawn(
+        "-m", "omeda_async.cli", "serve", "--port", "0",
         "--app-id", "cli-app", "--input-id", "cli-input", "--merged", "22=99999",
         "--merged-status", "404", "--timing", "batch:3600", "--pending-deactivation", "33",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "OMEDA_"))},
     )  # fmt: skip
-    assert process.stdout is not None
     try:
-        lines: list[str] = []
-        while not lines or not lines[-1].startswith("Press Ctrl-C"):
-            line = await asyncio.wait_for(process.stdout.readline(), 30)
-            assert line, "serve exited early"
-            lines.append(line.decode().rstrip())
+        lines = await _banner(process)
         banner = "\n".join(lines)
         assert "22 -> 99999 (answered 404)" in banner
         assert "batch: a run every 3600 s" in banner

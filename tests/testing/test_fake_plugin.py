@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
+
+from tests.testing.conftest import run_python, run_user_suite
 
 USER_TESTS = """
 import pytest
@@ -65,27 +64,15 @@ async def test_each_test_gets_its_own_fake(omeda_fake, n):
 """
 
 
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-
-
 def test_fixture_works_from_a_test_suite_in_another_directory(tmp_path: Path) -> None:
     """A user's suite elsewhere gets omeda_fake (and its marker) from the installed plugin."""
     (tmp_path / "test_user_integration.py").write_text(USER_TESTS)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--strict-markers"],
-        cwd=tmp_path,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_user_suite(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "5 passed" in result.stdout
 
 
-def test_plugin_imports_without_pytest_asyncio() -> None:
+def test_plugin_imports_without_pytest_asyncio(tmp_path: Path) -> None:
     """Without pytest-asyncio the plugin still loads: marker registered, no fixture defined."""
     code = textwrap.dedent(
         """
@@ -97,13 +84,6 @@ def test_plugin_imports_without_pytest_asyncio() -> None:
         print("ok")
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_python("-c", code, cwd=tmp_path, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"

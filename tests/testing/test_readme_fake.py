@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.testing.conftest import run_python, run_user_suite
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -18,10 +17,6 @@ def _section_blocks() -> list[str]:
     start = text.index("## Testing your own integration")
     end = text.index("\n## ", start + 1)
     return re.findall(r"```python\n(.*?)```", text[start:end], flags=re.DOTALL)
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "OMEDA_"))}
 
 
 def test_the_section_has_pytest_examples_and_scripts() -> None:
@@ -37,15 +32,7 @@ def test_the_readme_pytest_examples_pass(tmp_path: Path) -> None:
     for number, block in enumerate(tests):
         (tmp_path / f"test_readme_{number}.py").write_text(block, encoding="utf-8")
     expected = sum(len(re.findall(r"^async def test_", block, re.M)) for block in tests)
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--strict-markers"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_user_suite(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{expected} passed" in result.stdout
 
@@ -59,15 +46,7 @@ def test_the_readme_scripts_run(block: str, tmp_path: Path) -> None:
     """Each example outside pytest runs, and prints what its comments say it prints."""
     script = tmp_path / "example.py"
     script.write_text(block, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_python(str(script), cwd=tmp_path, timeout=60)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     for _, said in re.findall(r"print\((.*)\)\s*# (.+)$", block, flags=re.M):
