@@ -484,6 +484,7 @@ def _fail(message: str) -> int:
 _FORMATTED: Final = ("submit", "status", "track", "history")
 """The commands whose results --format shapes."""
 _CONFIGURATION: Final = ("brand", "app_id", "input_id", "environment", "base_url", "allow_insecure")
+_SERVE_IGNORES: Final = ("environment", "base_url", "allow_insecure")
 
 
 def _ignored_option(args: argparse.Namespace) -> str | None:
@@ -502,8 +503,12 @@ def _ignored_option(args: argparse.Namespace) -> str | None:
         if given:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
             return f"demo runs on its own in-process FakeOmeda and uses no {flags}"
-    if args.command == "serve" and getattr(args, "allow_insecure", False):
-        return "serve runs its own Omeda on 127.0.0.1 and does not use --allow-insecure"
+    if args.command == "serve":
+        # Its own --brand/--app-id/--input-id are what it accepts; these mean nothing to it.
+        given = [name for name in _SERVE_IGNORES if getattr(args, name, None)]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            return f"serve runs its own Omeda on 127.0.0.1 and does not use {flags}"
     return None
 
 

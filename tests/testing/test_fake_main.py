@@ -208,7 +208,9 @@ def test_both_commands_refuse_what_they_cannot_stage(argv: list[str], command: l
     assert caught.value.code == 2
 
 
-@pytest.mark.parametrize("flag", [["--environment", "production"], ["--base-url", "http://x"]])
+@pytest.mark.parametrize(
+    "flag", [["--environment", "production"], ["--base-url", "http://x"], ["--allow-insecure"]]
+)
 def test_serve_refuses_global_flags_it_would_ignore(
     flag: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
