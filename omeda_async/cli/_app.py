@@ -158,7 +158,7 @@ def _add_poll_options(parser: argparse.ArgumentParser, *, bulk: bool) -> None:
         type=_positive_float,
         default=7200.0,
         metavar="SECONDS",
-        help="give up on one transaction after this long, as timed_out (default 7200)",
+        help="give up on one transaction after this long, as timed_out (default 7200: 2 hours)",
     )
     group.add_argument(
         "--poll-interval",
@@ -170,10 +170,24 @@ def _add_poll_options(parser: argparse.ArgumentParser, *, bulk: bool) -> None:
             f"(default {base.initial_delay:g}, as {preset})"
         ),
     )
-    group.add_argument(
+    hold = group.add_mutually_exclusive_group()
+    hold.add_argument(
         "--stop-on-hold",
+        dest="wait_on_hold",
+        action="store_false",
+        default=False,
+        help=(
+            "the default: a record that waits for a person at Omeda (codes 1, 3, 20, "
+            "35-37) ends as 'held' at once, and stays unfinished in a journal for "
+            "'track --resume' later"
+        ),
+    )
+    hold.add_argument(
+        "--wait-on-hold",
+        dest="wait_on_hold",
         action="store_true",
-        help="end tracking as 'held' when a record waits for a person",
+        default=False,
+        help="keep polling held records (slowly) until they move on or --deadline passes",
     )
 
 
@@ -264,7 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
             "JSON is a rejected row with its line number. With --journal, every\n"
             "accepted TransactionId is written to a SQLite file before it is reported:\n"
             "re-running the same command continues where it stopped, sending nothing\n"
-            "twice. Ctrl-C stops cleanly: requests in flight finish and are recorded."
+            "twice. Ctrl-C stops cleanly: requests in flight finish and are recorded.\n"
+            "\n"
+            "With --track, a record held for a person at Omeda (codes 1, 3, 20, 35-37)\n"
+            "ends as 'held' by default instead of being polled for hours; the journal\n"
+            "keeps it for 'track --resume' later (--wait-on-hold polls on instead)."
         ),
         examples=(
             "  omeda-async submit customers.jsonl > results.jsonl\n"
@@ -295,7 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="at most R requests per second, lookups included",
     )
     submit.add_argument(
-        "--track", action="store_true", help="follow each TransactionId until it ends"
+        "--track",
+        action="store_true",
+        help="follow each TransactionId until it ends (or is held for a person)",
     )
     submit.add_argument(
         "--journal",
@@ -339,12 +359,17 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Poll each TransactionId until Omeda has processed it (or --deadline\n"
             "passes), printing each result as it ends. --resume PATH picks up every\n"
-            "unfinished transaction of a journal written by 'submit --journal'."
+            "unfinished transaction of a journal written by 'submit --journal'.\n"
+            "\n"
+            "A record held for a person at Omeda (codes 1, 3, 20, 35-37) can wait for\n"
+            "hours or days, so by default its tracking ends there, as 'held'; a\n"
+            "journal keeps it unfinished for a later --resume. --wait-on-hold polls\n"
+            "held records until --deadline instead."
         ),
         examples=(
             "  omeda-async track 8907512 8907513\n"
             "  omeda-async track --resume job.db --format table\n"
-            "  omeda-async track 8907512 --deadline 3600 --stop-on-hold"
+            "  omeda-async track 8907512 --deadline 3600 --wait-on-hold"
         ),
     )
     track.add_argument(

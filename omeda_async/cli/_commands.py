@@ -39,11 +39,10 @@ from ._app import Interrupt, run_async
 from ._config import ConfigError, Settings, settings_from
 from ._input import Line, PayloadSource, open_source
 from ._observe import NullStore, ObservedStore
+from ._progress import RECORD_MEANING, Board, Display, clock_time, held_advice, held_note
 from ._render import (
     MEANING,
     OUTCOME_ORDER,
-    Board,
-    Display,
     JsonLines,
     error_console,
     history_json,
@@ -79,7 +78,7 @@ def _poll_policy(args: argparse.Namespace) -> PollPolicy:
         initial_delay=interval,
         max_interval=max(60.0, interval),
         deadline=args.deadline,
-        stop_on_hold=args.stop_on_hold,
+        stop_on_hold=not args.wait_on_hold,
     )
 
 
@@ -102,6 +101,15 @@ def _reasons(exc: OmedaError) -> list[str]:
     return [f"{type(exc).__name__}: {exc}"]
 
 
+def _brand_may_be_wrong(settings: Settings, head: str) -> str:
+    """Said when every answer was 404: Omeda gives one for a brand it does not know, too."""
+    return (
+        f"{head} answered 404 (not found). If the ids are right, the brand may be wrong: "
+        f"{settings.brand!r} (--brand / OMEDA_BRAND); Omeda answers 404 under a brand it "
+        "does not know."
+    )
+
+
 def _wants_table(args: argparse.Namespace) -> bool:
     return getattr(args, "format", None) == "table"
 
@@ -116,10 +124,11 @@ def status(args: argparse.Namespace) -> int:
 
 
 async def _status(args: argparse.Namespace, settings: Settings, interrupt: Interrupt) -> int:
-    out, _ = make_consoles(quiet=args.quiet)
+    out, err = make_consoles(quiet=args.quiet)
     lines = JsonLines(sys.stdout)
     ids: list[int] = list(dict.fromkeys(args.transaction_ids))
     rows: dict[int, Transaction | tuple[int, str]] = {}
+    not_found: list[int] = []
     limit = asyncio.Semaphore(_LOOKUP_CONCURRENCY)
 
     async def look_up(client: OmedaClient, transaction_id: int) -> None:
@@ -133,6 +142,7 @@ async def _status(args: argparse.Namespace, settings: Settings, interrupt: Inter
             except NotFoundError as exc:
                 reason = "; ".join(exc.errors) or "unknown or expired"
                 rows[transaction_id] = (transaction_id, f"not found (404): {reason}")
+                not_found.append(transaction_id)
             except OmedaError as exc:
                 rows[transaction_id] = (transaction_id, f"{type(exc).__name__}: {exc}")
 
@@ -156,6 +166,8 @@ async def _status(args: argparse.Namespace, settings: Settings, interrupt: Inter
                 lines.write(transaction_json(row))
             else:
                 lines.write({"transaction_id": row[0], "error": row[1]})
+    if not_found and len(not_found) == len(ids):
+        err.print(_brand_may_be_wrong(settings, "Every lookup"), soft_wrap=True)
     bad = [
         row
         for row in ordered
@@ -185,18 +197,20 @@ async def _track(args: argparse.Namespace, settings: Settings, interrupt: Interr
     board = Board(tracking=True, submitting=False)
     results: list[TrackingResult] = []
     outcomes: Counter[Outcome] = Counter()
+    policy = _poll_policy(args)
     try:
         async with settings.client() as client:
             with Display(err, board, title="Tracking") as display:
+                if not policy.stop_on_hold:
+                    display.held_note = held_note(deadline=policy.deadline, journal=args.resume)
                 store = ObservedStore(inner, board, display.refresh)
-                poller = client.poller(policy=_poll_policy(args), store=store)
+                poller = client.poller(policy=policy, store=store)
                 feed = poller.results()
                 async with poller:
                     for transaction_id in dict.fromkeys(args.transaction_ids):
                         poller.track(transaction_id)
                     if args.resume is not None:
                         await poller.resume()
-                    board.total = board.read = len(poller)
                     if not len(poller):
                         err.print(
                             "Nothing to track: the journal has no unfinished transaction.",
@@ -221,12 +235,20 @@ async def _track(args: argparse.Namespace, settings: Settings, interrupt: Interr
     if _wants_table(args):
         out.print(tracking_table(results))
     _print_outcomes(err, outcomes)
+    resume = (
+        f"'omeda-async track --resume {args.resume}'"
+        if args.resume is not None
+        else "'omeda-async track' and their TransactionIds"
+    )
+    if outcomes[Outcome.HELD]:
+        err.print(held_advice(outcomes[Outcome.HELD], resume=resume), soft_wrap=True)
     if outcomes[Outcome.CANCELLED]:
         err.print(
-            f"{outcomes[Outcome.CANCELLED]} not finished when stopped"
-            + (f": resume with 'omeda-async track --resume {args.resume}'" if args.resume else ""),
+            f"{outcomes[Outcome.CANCELLED]} not finished when stopped: resume with {resume}",
             soft_wrap=True,
         )
+    if outcomes and outcomes[Outcome.NOT_FOUND] == sum(outcomes.values()):
+        err.print(_brand_may_be_wrong(settings, "Every lookup"), soft_wrap=True)
     good = outcomes[Outcome.SUCCEEDED]
     return EXIT_OK if good == sum(outcomes.values()) else EXIT_FAILED
 
@@ -258,7 +280,7 @@ def history(args: argparse.Namespace) -> int:
 
 
 async def _history(args: argparse.Namespace, settings: Settings) -> int:
-    out, _ = make_consoles(quiet=args.quiet)
+    out, err = make_consoles(quiet=args.quiet)
     raw: str = args.customer_id.strip()
     customer: int | str = int(raw) if raw.isdigit() else raw
     try:
@@ -269,6 +291,10 @@ async def _history(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     except (TypeError, ValueError) as exc:
         raise ConfigError(str(exc)) from exc
+    except NotFoundError as exc:
+        _error(f"{type(exc).__name__}: {exc}")
+        err.print(_brand_may_be_wrong(settings, "The lookup"), soft_wrap=True)
+        return EXIT_FAILED
     except OmedaError as exc:
         _error(f"{type(exc).__name__}: {exc}")
         return EXIT_FAILED
@@ -322,6 +348,7 @@ class _Submit:
         self.bad = 0
         self.outcomes: Counter[Outcome] = Counter()
         self.stop_input = asyncio.Event()
+        self.elapsed = 0.0
 
     # -- the job -------------------------------------------------------------------
 
@@ -335,12 +362,13 @@ class _Submit:
         try:
             async with self.settings.client(rate_limit=args.rate) as client:
                 with Display(self.err, self.board, title="Submitting") as display:
+                    policy = _poll_policy(args)
+                    if args.track and not policy.stop_on_hold:
+                        display.held_note = held_note(
+                            deadline=policy.deadline, journal=args.journal
+                        )
                     store = ObservedStore(inner, self.board, display.refresh)
-                    poller = (
-                        client.poller(policy=_poll_policy(args), store=store)
-                        if args.track
-                        else None
-                    )
+                    poller = client.poller(policy=policy, store=store) if args.track else None
                     job = client.submit_many(
                         self._payloads(display),
                         concurrency=args.concurrency,
@@ -349,6 +377,8 @@ class _Submit:
                         resend_unknown=args.resend_unknown,
                         follow_merges=args.follow_merges,
                     )
+                    running = job
+                    self.board.summary = lambda: running.summary
                     try:
                         await self._drive(job, poller, interrupt, display)
                     except asyncio.CancelledError:
@@ -357,6 +387,9 @@ class _Submit:
                         await job.aclose()
                         if poller is not None:
                             await poller.close()
+                        # The last progress line shows the counts the summary shows.
+                        self.board.settle(job.summary)
+                self.elapsed = display.elapsed
         except AuthenticationError as exc:
             _error(_auth_message(exc))
             return EXIT_USAGE
@@ -384,7 +417,7 @@ class _Submit:
     def _malformed(self, line: Line) -> None:
         self.malformed += 1
         self.bad += 1
-        self.board.rejected += 1
+        self.board.malformed += 1
         assert line.problem is not None
         self.lines.write(
             {
@@ -517,12 +550,6 @@ class _Submit:
                 self.outcomes[final] += 1
         elif state in (RecordState.REJECTED, RecordState.UNKNOWN):
             self.bad += 1
-            if state is RecordState.REJECTED:
-                self.board.rejected += 1
-            else:
-                self.board.unknown += 1
-        if outcome.skipped:
-            self.board.skipped += 1
         self.lines.write(data)
 
     def _tracked(self, result: TrackingResult) -> None:
@@ -551,26 +578,28 @@ class _Submit:
     ) -> None:
         err = self.err
         summary = job.summary if job is not None else None
-        rows: list[tuple[str, int, str]] = []
-        if summary is not None:
-            rows += [
-                ("accepted", summary.accepted, "queued by Omeda in this run"),
-                ("skipped", summary.skipped, "done before (journal) or a duplicate line"),
-                ("rejected", summary.rejected, "never queued: invalid or refused"),
-                ("unknown", summary.unknown, MEANING["unknown"]),
-            ]
-        if self.malformed:
-            rows.append(("malformed", self.malformed, "lines that are not one JSON object"))
+        counts = self.board.records()
+        rows = [(name, counts[name], meaning) for name, meaning in RECORD_MEANING.items()]
         total = sum(count for _, count, _ in rows)
         table = outcome_table("Submission", [r for r in rows if r[1]], total=total)
         err.print(table)
         _print_outcomes(err, self.outcomes)
+        if self.outcomes[Outcome.HELD]:
+            resume = (
+                f"'omeda-async track --resume {self.args.journal}'"
+                if self.args.journal is not None
+                else "'omeda-async track' and their TransactionIds (in the results)"
+            )
+            err.print(held_advice(self.outcomes[Outcome.HELD], resume=resume), soft_wrap=True)
         if summary is not None:
+            # The run's own elapsed time: submitting and, with --track, tracking.
+            elapsed = self.elapsed
+            rate = f" ({total / elapsed:.1f} a second)" if elapsed > 0 else ""
+            posts = summary.posts
             merges = summary.merges_followed
             err.print(
-                f"{summary.posts} {'submission' if summary.posts == 1 else 'submissions'} "
-                f"attempted in {summary.elapsed:.1f}s "
-                f"({summary.accepted_per_second:.1f} accepted/s)"
+                f"{total} {'record' if total == 1 else 'records'} in {clock_time(elapsed)}{rate}: "
+                f"{posts} POST {'request' if posts == 1 else 'requests'}"
                 + (f", {merges} merges followed" if merges else ""),
                 soft_wrap=True,
             )

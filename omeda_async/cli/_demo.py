@@ -33,11 +33,10 @@ from omeda_async.testing import FakeOmeda, Mix
 from . import EXIT_FAILED, EXIT_OK
 from ._app import Interrupt, run_async
 from ._observe import NullStore, ObservedStore
+from ._progress import HELD_CODES, Board, Display
 from ._render import (
     MEANING,
     OUTCOME_ORDER,
-    Board,
-    Display,
     make_consoles,
     minutes,
     outcome_table,
@@ -180,15 +179,12 @@ async def run_demo(
                 follow_merges=True,
                 poll_policy=DEMO_POLICY,
             )
+            running = job
+            board.summary = lambda: running.summary
 
             async def consume() -> None:
-                assert job is not None
-                async for outcome in job:
+                async for outcome in running:
                     outcomes.append(outcome)
-                    if outcome.state is RecordState.REJECTED:
-                        board.rejected += 1
-                    elif outcome.state is RecordState.UNKNOWN:
-                        board.unknown += 1
                     display.refresh()
 
             consuming = asyncio.ensure_future(consume())
@@ -207,6 +203,8 @@ async def run_demo(
                         task.cancel()
                         await asyncio.wait([task])
                 await job.aclose()
+                # The last progress line shows the counts the summary shows.
+                board.settle(job.summary)
     elapsed = time.monotonic() - started
     summary = job.summary
     tracked = {o.result.transaction_id: o.result for o in outcomes if o.result is not None}
@@ -321,6 +319,14 @@ def _print_summary(
         f"the longest took {minutes(longest)} of Omeda time ({scale:g}x faster here).",
         soft_wrap=True,
     )
+    held = counts.get(Outcome.HELD.value, 0)
+    if held:
+        out.print(
+            f"{_records(held)} {'is' if held == 1 else 'are'} held: waiting for a person at "
+            f"Omeda (codes {HELD_CODES}). The demo stops tracking a record there, as the "
+            "commands do by default (--stop-on-hold): a person may take hours.",
+            soft_wrap=True,
+        )
     if report.merges_followed:
         out.print(
             f"{_records(report.merges_followed)} named a customer Omeda had merged into "

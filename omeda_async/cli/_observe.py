@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from omeda_async._status import Outcome, StatusCode
-from omeda_async._store import StoredRecord, TrackingStore
+from omeda_async._store import RecordState, StoredRecord, TrackingStore
 
-from ._render import Board
+from ._progress import Board
 
 __all__ = ["NullStore", "ObservedStore"]
 
@@ -92,12 +92,14 @@ class ObservedStore:
         await self.inner.close()
 
     async def get(self, key: str) -> StoredRecord | None:
-        return await self.inner.get(key)
+        record = await self.inner.get(key)
+        if record is not None and record.state is RecordState.ACCEPTED:
+            # Accepted in an earlier run and not finished: a tracking job follows it again.
+            self._board.on_known(record)
+        return record
 
     async def begin(self, key: str, *, service: str) -> None:
         await self.inner.begin(key, service=service)
-        self._board.on_begin(key)
-        self._changed()
 
     async def accept(self, key: str, transaction_id: int, *, service: str | None = None) -> None:
         await self.inner.accept(key, transaction_id, service=service)
@@ -131,4 +133,8 @@ class ObservedStore:
         self._changed()
 
     async def unfinished(self) -> list[StoredRecord]:
-        return await self.inner.unfinished()
+        records = await self.inner.unfinished()
+        for record in records:
+            self._board.on_known(record)
+        self._changed()
+        return records

@@ -9,7 +9,6 @@ whose messages the library already keeps free of secrets.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import enum
 import itertools
@@ -18,8 +17,6 @@ import math
 import os
 import statistics
 import sys
-import time
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import IO, Any, Final, cast
@@ -27,8 +24,6 @@ from typing import IO, Any, Final, cast
 import attrs
 from rich import box
 from rich.console import Console, Group, RenderableType
-from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -40,8 +35,6 @@ __all__ = [
     "MEANING",
     "OUTCOME_ORDER",
     "PIPELINE",
-    "Board",
-    "Display",
     "JsonLines",
     "TrimmedLines",
     "error_console",
@@ -92,7 +85,7 @@ MEANING: Final[Mapping[str, str]] = {
     Outcome.TIMED_OUT.value: "no end before the deadline",
     Outcome.NOT_FOUND.value: "lookup answered 404: unknown or expired",
     Outcome.CANCELLED.value: "stopped before the end",
-    "rejected": "broke a documented rule; never sent",
+    "rejected": "never queued: broke a rule, or refused",
     "unknown": "may or may not be queued: reconcile",
 }
 """What each outcome (and ``rejected``/``unknown``) means, short enough for 80 columns."""
@@ -416,249 +409,6 @@ def history_table(customer_id: str, history: OrderIssueHistory) -> RenderableTyp
     if issues.row_count:
         return Group(orders, issues)
     return orders
-
-
-# --------------------------------------------------------------------- progress
-
-
-class Board:
-    """Live counts of a job: read, attempts, accepted, rejected, unknown, per stage, finished.
-
-    ``attempts``, ``accepted``, the stages and ``finished`` are fed by
-    :class:`~._observe.ObservedStore` (what the library writes to its store);
-    ``read``, ``rejected``, ``unknown`` and ``skipped`` by the command's loop
-    from the job's outcomes. Shown by :class:`Display`. Only
-    records being tracked are remembered (their current stage), so memory
-    follows the work in flight, not the size of the input.
-    """
-
-    def __init__(
-        self, *, total: int | None = None, tracking: bool = False, submitting: bool = True
-    ) -> None:
-        self.total = total
-        self.tracking = tracking
-        self.submitting = submitting
-        self.read = 0
-        self.attempts = 0
-        self.accepted = 0
-        self.rejected = 0
-        self.unknown = 0
-        self.skipped = 0
-        self.finished: Counter[Outcome] = Counter()
-        self.stages: Counter[Stage] = Counter()
-        self._live: dict[str, Stage | None] = {}
-
-    # -- fed by the store observer -----------------------------------------------
-
-    def on_begin(self, key: str) -> None:
-        """A submission attempt begins (validation, then the POST if the record is valid)."""
-        self.attempts += 1
-
-    def on_accept(self, key: str) -> None:
-        """A record was queued (a TransactionId is stored)."""
-        if key in self._live:
-            return
-        self.accepted += 1
-        if self.tracking:
-            self._live[key] = None
-
-    def on_status(self, key: str, status: StatusCode) -> None:
-        """A tracked record's status changed."""
-        if not self.tracking:
-            return
-        previous = self._live.get(key)
-        if previous is not None:
-            self.stages[previous] -= 1
-        # A terminal code (ERD, discard) is about to be reported as finished.
-        stage = status.stage if status.stage in PIPELINE else None
-        self._live[key] = stage
-        if stage is not None:
-            self.stages[stage] += 1
-
-    def on_finish(self, key: str, outcome: Outcome) -> None:
-        """A tracked record reached its outcome."""
-        previous = self._live.pop(key, None)
-        if previous is not None:
-            self.stages[previous] -= 1
-        self.finished[outcome] += 1
-
-    # -- rendering -----------------------------------------------------------------
-
-    @property
-    def done(self) -> int:
-        """Records that need nothing more: rejected, unknown, skipped, or finished/accepted."""
-        ended = self.rejected + self.unknown + self.skipped
-        return ended + (sum(self.finished.values()) if self.tracking else self.accepted)
-
-    def line(self, elapsed: float) -> str:
-        """One plain progress line (for a stderr that is not a terminal)."""
-        return f"[{elapsed:6.1f}s] {self.counts()}"
-
-    def counts(self) -> str:
-        """The counts as text (a progress line without its time)."""
-        total = "" if self.total is None else f"/{self.total}"
-        if not self.submitting:
-            finished = sum(self.finished.values())
-            stages = self._stage_text()
-            return (
-                f"tracking {self.read}"
-                + (f" | in {stages}" if stages else "")
-                + (f" | finished {finished}")
-            )
-        parts = [f"read {self.read}{total}", f"attempts {self.attempts}"]
-        parts.append(f"accepted {self.accepted}")
-        if self.rejected:
-            parts.append(f"rejected {self.rejected}")
-        if self.unknown:
-            parts.append(f"unknown {self.unknown}")
-        if self.skipped:
-            parts.append(f"skipped {self.skipped}")
-        text = ", ".join(parts)
-        if self.tracking:
-            stages = self._stage_text()
-            finished = sum(self.finished.values())
-            text += (f" | in {stages}" if stages else "") + f" | finished {finished}"
-        return text
-
-    def _stage_text(self) -> str:
-        return ", ".join(
-            f"{stage_label(stage)} {count}" for stage, count in sorted(self.stages.items()) if count
-        )
-
-    def table(self) -> RenderableType:
-        """The counts as two small tables, records then pipeline (the live display's body).
-
-        Short labels keep both within 80 columns.
-        """
-
-        def grid(columns: list[tuple[str, int]]) -> Table:
-            table = Table(box=None, show_header=True, pad_edge=False, padding=(0, 1))
-            for name, _ in columns:
-                table.add_column(name, justify="right", no_wrap=True)
-            table.add_row(*(str(count) for _, count in columns))
-            return table
-
-        total = "" if self.total is None else f"/{self.total}"
-        records = [
-            (f"read{total}", self.read),
-            ("attempts", self.attempts),
-            ("accepted", self.accepted),
-            ("rejected", self.rejected),
-            ("unknown", self.unknown),
-        ]
-        if self.skipped:
-            records.append(("skipped", self.skipped))
-        if not self.submitting:
-            records = [("tracking", self.read)]
-        if not self.tracking:
-            return grid(records)
-        pipeline = [(_SHORT_STAGE[stage], self.stages[stage]) for stage in PIPELINE]
-        pipeline.append(("finished", sum(self.finished.values())))
-        return Group(grid(records), grid(pipeline))
-
-
-class Display:
-    """Shows a :class:`Board` on stderr while a job runs.
-
-    On a terminal: a rich ``Live`` with a progress bar and the counts tables.
-    Otherwise: a plain line when the counts changed (at most every ``interval``
-    seconds), at least every ``heartbeat`` seconds while nothing changes (a
-    record held for a person can take hours), and one at the end. Use as a
-    context manager inside the event loop; call :meth:`refresh` when counts change.
-    """
-
-    def __init__(
-        self,
-        console: Console,
-        board: Board,
-        *,
-        title: str,
-        interval: float = 2.0,
-        heartbeat: float = 60.0,
-    ) -> None:
-        self._console = console
-        self._board = board
-        self._title = title
-        self._interval = interval
-        self._heartbeat = heartbeat
-        self._started = time.monotonic()
-        self._last_line = -math.inf
-        self._last_counts = ""
-        self._live: Live | None = None
-        self._progress: Progress | None = None
-        self._task: Any = None
-        self._ticker: asyncio.Task[None] | None = None
-
-    @property
-    def elapsed(self) -> float:
-        """Real seconds since the display started."""
-        return time.monotonic() - self._started
-
-    def __enter__(self) -> Display:
-        self._started = time.monotonic()
-        if self._console.quiet:
-            return self
-        if self._console.is_terminal:
-            self._progress = Progress(
-                TextColumn(f"[bold]{self._title}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=self._console,
-            )
-            self._task = self._progress.add_task(self._title, total=self._board.total)
-            self._live = Live(
-                self._renderable(),
-                console=self._console,
-                refresh_per_second=8,
-                transient=False,
-                get_renderable=self._renderable,
-            )
-            self._live.__enter__()
-        else:
-            self._console.print(f"{self._title} ...", soft_wrap=True)
-            self._ticker = asyncio.get_running_loop().create_task(self._tick())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            self._ticker = None
-        if self._live is not None:
-            self._live.__exit__(None, None, None)
-            self._live = None
-        elif not self._console.quiet and self._board.counts() != self._last_counts:
-            self._print(self.elapsed)
-
-    def _renderable(self) -> RenderableType:
-        board = self._board
-        if self._progress is not None:
-            self._progress.update(self._task, completed=board.done, total=board.total)
-            return Group(self._progress, board.table())
-        return board.table()
-
-    async def _tick(self) -> None:
-        # Lines come from events; this catches the changes after the last one
-        # and keeps a quiet job visibly alive.
-        while True:
-            await asyncio.sleep(self._interval)
-            self.refresh()
-
-    def _print(self, elapsed: float) -> None:
-        self._last_line = elapsed
-        self._last_counts = self._board.counts()
-        self._console.print(self._board.line(elapsed), soft_wrap=True)
-
-    def refresh(self) -> None:
-        """Counts may have changed: a plain line if one is due (a live display redraws itself)."""
-        if self._live is not None or self._console.quiet:
-            return
-        elapsed = self.elapsed
-        since = elapsed - self._last_line
-        if since >= self._heartbeat or (
-            since >= self._interval and self._board.counts() != self._last_counts
-        ):
-            self._print(elapsed)
 
 
 # ------------------------------------------------------------------ summaries

@@ -84,8 +84,11 @@ def test_bulk_submit_polls_by_the_bulk_preset_and_track_by_the_defaults() -> Non
     track = parser.parse_args(["track", "1"])
     assert submit.poll_interval == PollPolicy.bulk().initial_delay
     assert track.poll_interval == PollPolicy().initial_delay
-    assert _poll_policy(submit) == attrs.evolve(PollPolicy.bulk(), deadline=submit.deadline)
-    assert _poll_policy(track) == PollPolicy()
+    # Held records end tracking by default in both (a person at Omeda may take hours).
+    assert _poll_policy(submit) == attrs.evolve(
+        PollPolicy.bulk(), deadline=submit.deadline, stop_on_hold=True
+    )
+    assert _poll_policy(track) == PollPolicy(stop_on_hold=True)
 
 
 def test_help_never_shows_a_credential(
