@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from rich.console import Console
 from rich.text import Text
@@ -101,6 +102,10 @@ def _reasons(exc: OmedaError) -> list[str]:
     return [f"{type(exc).__name__}: {exc}"]
 
 
+_UNKNOWN_TRANSACTION: Final = re.compile(r"no status found for transaction", re.IGNORECASE)
+"""Omeda's documented 404 for a TransactionId it does not know (page 004)."""
+
+
 def _brand_may_be_wrong(settings: Settings, head: str) -> str:
     """Said when every answer was 404: Omeda gives one for a brand it does not know, too."""
     return (
@@ -128,7 +133,7 @@ async def _status(args: argparse.Namespace, settings: Settings, interrupt: Inter
     lines = JsonLines(sys.stdout)
     ids: list[int] = list(dict.fromkeys(args.transaction_ids))
     rows: dict[int, Transaction | tuple[int, str]] = {}
-    not_found: list[int] = []
+    unexplained: list[int] = []  # 404s without Omeda's answer for an unknown id
     limit = asyncio.Semaphore(_LOOKUP_CONCURRENCY)
 
     async def look_up(client: OmedaClient, transaction_id: int) -> None:
@@ -142,7 +147,8 @@ async def _status(args: argparse.Namespace, settings: Settings, interrupt: Inter
             except NotFoundError as exc:
                 reason = "; ".join(exc.errors) or "unknown or expired"
                 rows[transaction_id] = (transaction_id, f"not found (404): {reason}")
-                not_found.append(transaction_id)
+                if not _UNKNOWN_TRANSACTION.search(reason):
+                    unexplained.append(transaction_id)
             except OmedaError as exc:
                 rows[transaction_id] = (transaction_id, f"{type(exc).__name__}: {exc}")
 
@@ -166,7 +172,8 @@ async def _status(args: argparse.Namespace, settings: Settings, interrupt: Inter
                 lines.write(transaction_json(row))
             else:
                 lines.write({"transaction_id": row[0], "error": row[1]})
-    if not_found and len(not_found) == len(ids):
+    answered_404 = [row for row in ordered if isinstance(row, tuple) and "(404)" in row[1]]
+    if unexplained and len(answered_404) == len(ids):
         err.print(_brand_may_be_wrong(settings, "Every lookup"), soft_wrap=True)
     bad = [
         row

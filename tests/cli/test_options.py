@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import omeda_async
-from omeda_async.cli import EXIT_OK, EXIT_USAGE, main
+from omeda_async.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from omeda_async.cli._app import build_parser
 from omeda_async.cli._config import settings_from
 
@@ -96,3 +96,20 @@ async def test_piped_tables_have_no_trailing_spaces(cli: Cli) -> None:
     assert "Outcomes" in result.err
     for line in (result.out + result.err).splitlines():
         assert line == line.rstrip(), repr(line)
+
+
+async def test_a_wrong_brand_is_named_as_a_likely_cause(cli: Cli) -> None:
+    """Under a brand Omeda does not know every lookup answers 404 (FakeOmeda: "No resource
+    at ..."): `status` and `history` say the brand may be wrong, naming it and its flag."""
+    status = await cli.run("status", "1", "2", "--brand", "WRONGBRAND")
+    assert status.code == EXIT_FAILED
+    said = " ".join(status.err.split())
+    assert "Every lookup answered 404 (not found)" in said
+    assert "the brand may be wrong: 'WRONGBRAND' (--brand / OMEDA_BRAND)" in said
+    history = await cli.run("history", "12345", "--brand", "WRONGBRAND")
+    assert history.code == EXIT_FAILED
+    assert "the brand may be wrong: 'WRONGBRAND'" in " ".join(history.err.split())
+    # Under the right brand, Omeda's documented answer for an unknown id: no such advice.
+    known = await cli.run("status", "1")
+    assert "No status found for transaction 1" in known.out
+    assert "brand may be wrong" not in " ".join(known.err.split())
