@@ -4,9 +4,9 @@ Every ```python block outside "Testing your own integration" (run by
 ``tests/testing/test_readme_fake.py``) is a whole program: it runs in a
 fresh interpreter, in a directory of its own, with the variables a user sets
 after ``omeda-async serve`` (so ``OmedaClient.from_env()`` reaches the fake),
-and must exit 0. What it says it prints is checked: ``# text`` lines right
-after a ``print(`` line are lines of its output, and ``print(...)  # text``
-means a line ends with ``text``. A program that reads ``sys.argv`` gets what
+and must exit 0. What it says it prints is checked: ``# text`` lines at the
+start of a line right after a ``print(`` line are lines of its output, and
+``print(...)  # text`` means a line ends with ``text``. A program that reads ``sys.argv`` gets what
 its README text says it takes: TransactionIds, or a JSON-lines file of rows.
 """
 
