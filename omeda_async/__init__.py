@@ -14,7 +14,6 @@ Quick taste::
         print(result.outcome)
 """
 
-from ._bulk import BulkSubmission, BulkSummary, SubmissionOutcome
 from ._client import OmedaClient
 from ._clock import Clock, ScaledClock, SystemClock
 from ._errors import (
@@ -41,6 +40,7 @@ from ._poller import Anomaly, StatusEvent, Tracking, TrackingResult, Transaction
 from ._sqlite_store import SqliteStore
 from ._status import Outcome, Stage, StatusCode, Transition, classify_transition
 from ._store import MemoryStore, RecordState, StoredRecord, TrackingStore
+from .bulk import BulkOptions, BulkSubmission, BulkSummary, SubmissionOutcome
 from .models import (
     Address,
     AddressContactType,
@@ -86,6 +86,7 @@ __all__ = [
     "BadRequestError",
     "BehaviorAttribute",
     "BillingInformation",
+    "BulkOptions",
     "BulkSubmission",
     "BulkSummary",
     "Clock",

@@ -20,7 +20,7 @@ from aioresponses import CallbackResult, aioresponses
 from yarl import URL
 
 from omeda_async import MemoryStore, RecordState
-from omeda_async._bulk import BulkSummary, SubmissionOutcome
+from omeda_async.bulk import BulkSummary, SubmissionOutcome
 from omeda_async.testing import FakeOmeda, StepLike
 
 

@@ -12,7 +12,7 @@ EXPECTED = {
     "StatusCode", "Stage", "Outcome", "Transition", "classify_transition",
     # Poller and bulk
     "TransactionPoller", "Tracking", "TrackingResult", "StatusEvent", "Anomaly",
-    "SubmissionOutcome", "BulkSummary", "BulkSubmission",
+    "SubmissionOutcome", "BulkSummary", "BulkSubmission", "BulkOptions",
     "StoreError", "IncompatibleStoreError", "StoreWriteError",
     # Payload models and validation
     "CustomerAndOrder", "Address", "Email", "Phone", "CustomerDemographic", "Product",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import re
 import sys
 from collections import Counter
@@ -19,24 +18,17 @@ from typing import IO, Any, Final
 from rich.console import Console
 from rich.text import Text
 
-from omeda_async import _bulk
 from omeda_async._client import OmedaClient
-from omeda_async._errors import (
-    ApiError,
-    AuthenticationError,
-    NotFoundError,
-    OmedaError,
-    PayloadValidationError,
-)
+from omeda_async._errors import AuthenticationError, NotFoundError, OmedaError
 from omeda_async._policies import PollPolicy
 from omeda_async._poller import TrackingResult, TransactionPoller
 from omeda_async._sqlite_store import SqliteStore, StoreError
 from omeda_async._status import Outcome
-from omeda_async._store import RecordState, TrackingStore
+from omeda_async._store import CUSTOMER_SERVICE, RecordState, TrackingStore
+from omeda_async.bulk import BulkSubmission, SubmissionOutcome, reasons
 from omeda_async.models import OrderReceipt, SubmissionReceipt, Transaction
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from ._app import Interrupt, run_async
 from ._config import ConfigError, Settings, settings_from
 from ._input import Line, PayloadSource, open_source
 from ._observe import NullStore, ObservedStore
@@ -55,6 +47,7 @@ from ._render import (
     transaction_json,
     transactions_table,
 )
+from ._runtime import Interrupt, run_async
 
 __all__ = ["history", "status", "submit", "track"]
 
@@ -91,15 +84,6 @@ async def _open_journal(path: str, brand: str) -> SqliteStore:
     except StoreError as exc:
         raise ConfigError(str(exc)) from exc
     return store
-
-
-def _reasons(exc: OmedaError) -> list[str]:
-    """Why a record was refused: each violation, or Omeda's own messages."""
-    if isinstance(exc, PayloadValidationError):
-        return [str(violation) for violation in exc.violations] or [str(exc)]
-    if isinstance(exc, ApiError) and exc.errors:
-        return list(exc.errors)
-    return [f"{type(exc).__name__}: {exc}"]
 
 
 _UNKNOWN_TRANSACTION: Final = re.compile(r"no status found for transaction", re.IGNORECASE)
@@ -336,7 +320,7 @@ def submit(args: argparse.Namespace) -> int:
 
 
 class _Submit:
-    """One ``submit`` run: input -> submit_many -> (own poller) -> JSON lines and a summary."""
+    """One ``submit`` run: input -> submit_many (tracking with ``--track``) -> JSON lines."""
 
     def __init__(
         self, args: argparse.Namespace, settings: Settings, source: PayloadSource, sink: IO[str]
@@ -347,9 +331,8 @@ class _Submit:
         self.lines = JsonLines(sink)
         self.out, self.err = make_consoles(quiet=args.quiet)
         self.board = Board(tracking=args.track)
-        # index in submit_many -> line number; tracked transaction -> its line's JSON.
+        # index in submit_many -> line number.
         self.line_of: dict[int, int] = {}
-        self.waiting: dict[int, dict[str, Any]] = {}
         self.yielded = 0
         self.malformed = 0
         self.bad = 0
@@ -364,7 +347,7 @@ class _Submit:
         inner: TrackingStore = NullStore()
         if args.journal is not None:
             inner = await _open_journal(args.journal, self.settings.brand)
-        job: _bulk.BulkSubmission | None = None
+        job: BulkSubmission | None = None
         forced = False
         try:
             async with self.settings.client(rate_limit=args.rate) as client:
@@ -375,7 +358,6 @@ class _Submit:
                             deadline=policy.deadline, journal=args.journal
                         )
                     store = ObservedStore(inner, self.board, display.refresh)
-                    poller = client.poller(policy=policy, store=store) if args.track else None
                     job = client.submit_many(
                         self._payloads(display),
                         concurrency=args.concurrency,
@@ -383,17 +365,17 @@ class _Submit:
                         kind=args.kind,
                         resend_unknown=args.resend_unknown,
                         follow_merges=args.follow_merges,
+                        track=args.track,
+                        poll_policy=policy if args.track else None,
                     )
                     running = job
                     self.board.summary = lambda: running.summary
                     try:
-                        await self._drive(job, poller, interrupt, display)
+                        await self._drive(job, interrupt, display)
                     except asyncio.CancelledError:
                         forced = True  # a second Ctrl-C: stop now, report what is known
                     finally:
                         await job.aclose()
-                        if poller is not None:
-                            await poller.close()
                         # The last progress line shows the counts the summary shows.
                         self.board.settle(job.summary)
                 self.elapsed = display.elapsed
@@ -437,70 +419,30 @@ class _Submit:
             }
         )
 
-    async def _drive(
-        self,
-        job: _bulk.BulkSubmission,
-        poller: TransactionPoller | None,
-        interrupt: Interrupt,
-        display: Display,
-    ) -> None:
-        started = asyncio.Event()
-        job_done = asyncio.Event()
-        stopper = asyncio.create_task(self._stop_on(interrupt, poller, job_done))
-        follower = (
-            asyncio.create_task(self._follow(poller, started, job_done))
-            if poller is not None
-            else None
-        )
+    async def _drive(self, job: BulkSubmission, interrupt: Interrupt, display: Display) -> None:
+        stopper = asyncio.create_task(self._stop_on(interrupt, job))
         try:
             async for outcome in job:
-                self._outcome(outcome, poller, started)
+                self._outcome(outcome)
                 display.refresh()
-            job_done.set()
-            started.set()
-            if poller is not None and not interrupt.requested.is_set():
-                with contextlib.suppress(AuthenticationError):
-                    await poller.join()
-            if follower is not None:
-                await follower
         finally:
-            for task in (stopper, follower):
-                if task is not None and not task.done():
-                    task.cancel()
-                    await asyncio.wait([task])
+            if not stopper.done():
+                stopper.cancel()
+            await asyncio.wait([stopper])
 
-    async def _stop_on(
-        self, interrupt: Interrupt, poller: TransactionPoller | None, job_done: asyncio.Event
-    ) -> None:
-        """First Ctrl-C: read no more input; once what was read is answered, stop tracking."""
+    async def _stop_on(self, interrupt: Interrupt, job: BulkSubmission) -> None:
+        """First Ctrl-C: read no more input and stop tracking; requests in flight finish.
+
+        Records still tracked are written as accepted (unfinished in the journal:
+        ``track --resume`` follows them).
+        """
         await interrupt.wait()
         self.stop_input.set()
-        await job_done.wait()
-        if poller is not None:
-            await poller.close()
-
-    async def _follow(
-        self, poller: TransactionPoller, started: asyncio.Event, job_done: asyncio.Event
-    ) -> None:
-        """Write each tracked record's line as its tracking ends."""
-        while True:
-            # Made before waiting, so no result of a later track() can miss it.
-            feed = poller.results()
-            await started.wait()
-            started.clear()
-            async for result in feed:
-                self._tracked(result)
-            if job_done.is_set() and not len(poller):
-                return
+        await job.stop_tracking()
 
     # -- one record ------------------------------------------------------------------
 
-    def _outcome(
-        self,
-        outcome: _bulk.SubmissionOutcome,
-        poller: TransactionPoller | None,
-        started: asyncio.Event,
-    ) -> None:
+    def _outcome(self, outcome: SubmissionOutcome) -> None:
         line = self.line_of.pop(outcome.index, None)
         data: dict[str, Any] = {
             "line": line,
@@ -517,30 +459,21 @@ class _Submit:
             if receipt.customer_id is not None:
                 data["customer_id"] = receipt.customer_id
         elif outcome.stored is not None and outcome.stored.transaction_id is not None:
-            id_name = "transaction_id" if outcome.service == _bulk.CUSTOMERS else "order_id"
+            id_name = "transaction_id" if outcome.service == CUSTOMER_SERVICE else "order_id"
             data[id_name] = outcome.stored.transaction_id
+        elif outcome.result is not None:
+            data["transaction_id"] = outcome.result.transaction_id
         if outcome.merged_into is not None:
             data["merged_into"] = outcome.merged_into
         if outcome.duplicate_of is not None:
             data["duplicate_of_line"] = self.line_of.get(outcome.duplicate_of)
         if outcome.error is not None:
-            data["errors"] = _reasons(outcome.error)
+            data["errors"] = reasons(outcome.error)
             data["error_type"] = type(outcome.error).__name__
         state = outcome.state
-        tid = outcome.transaction_id
-        if (
-            poller is not None
-            and state is RecordState.ACCEPTED
-            and tid is not None
-            and outcome.key is not None
-        ):
-            # Followed by this command's own poller, so Ctrl-C can stop tracking
-            # without touching requests in flight; the line is written when it ends.
-            self.waiting[tid] = data
-            poller.track(tid, key=outcome.key)
-            started.set()
-            return
-        if state is RecordState.FINISHED:
+        if outcome.result is not None:
+            self._tracked(data, outcome.result)
+        elif state is RecordState.FINISHED:
             stored = outcome.stored
             final = outcome.outcome
             if final is not None:
@@ -551,7 +484,7 @@ class _Submit:
                 if stored is not None and stored.errors:
                     data["errors"] = list(stored.errors)
             # An Add Order is stored as finished "pending": it cannot be tracked.
-            if final is not Outcome.SUCCEEDED and outcome.service == _bulk.CUSTOMERS:
+            if final is not Outcome.SUCCEEDED and outcome.service == CUSTOMER_SERVICE:
                 self.bad += 1
             if final is not None:
                 self.outcomes[final] += 1
@@ -559,16 +492,9 @@ class _Submit:
             self.bad += 1
         self.lines.write(data)
 
-    def _tracked(self, result: TrackingResult) -> None:
-        data = self.waiting.pop(result.transaction_id, None)
-        if data is None:
-            return
+    def _tracked(self, data: dict[str, Any], result: TrackingResult) -> None:
+        """A tracked record's line: its final status (or unfinished, when stopped early)."""
         tracked = tracking_json(result)
-        data["state"] = (
-            RecordState.ACCEPTED.value
-            if result.outcome is Outcome.CANCELLED
-            else RecordState.FINISHED.value
-        )
         for name in ("outcome", "status", "status_description", "omeda_customer_id", "polls"):
             data[name] = tracked.get(name)
         if tracked["errors"] or tracked["lookup_errors"]:
@@ -576,13 +502,10 @@ class _Submit:
         self.outcomes[result.outcome] += 1
         if result.outcome is not Outcome.SUCCEEDED:
             self.bad += 1
-        self.lines.write(data)
 
     # -- the end ---------------------------------------------------------------------
 
-    def _summary(
-        self, job: _bulk.BulkSubmission | None, *, interrupted: bool, forced: bool
-    ) -> None:
+    def _summary(self, job: BulkSubmission | None, *, interrupted: bool, forced: bool) -> None:
         err = self.err
         summary = job.summary if job is not None else None
         counts = self.board.records()

@@ -22,16 +22,15 @@ import attrs
 from rich.console import Console
 from rich.text import Text
 
-from omeda_async._bulk import BulkSubmission, SubmissionOutcome
 from omeda_async._errors import PayloadValidationError
 from omeda_async._policies import PollPolicy
 from omeda_async._poller import TrackingResult
 from omeda_async._status import Outcome
 from omeda_async._store import RecordState
+from omeda_async.bulk import BulkSubmission, SubmissionOutcome
 from omeda_async.testing import FakeOmeda, Mix
 
 from . import EXIT_FAILED, EXIT_OK
-from ._app import Interrupt, run_async
 from ._observe import NullStore, ObservedStore
 from ._progress import HELD_CODES, Board, Display
 from ._render import (
@@ -43,6 +42,7 @@ from ._render import (
     stage_table,
     stage_times,
 )
+from ._runtime import Interrupt, run_async
 from ._sample import MERGED_CUSTOMERS, SampleRecord, sample_records
 
 __all__ = [

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from omeda_async import Outcome, PollPolicy, RecordState, SqliteStore
-from omeda_async._bulk import SubmissionOutcome
+from omeda_async.bulk import SubmissionOutcome
 from omeda_async.testing import FakeOmeda, Faults, StepLike
 from tests.support import (
     QUICK_PATH,

@@ -32,7 +32,7 @@ from omeda_async import (
     SubmissionOutcomeUnknown,
     SubmissionReceipt,
 )
-from omeda_async._bulk import SubmissionOutcome
+from omeda_async.bulk import SubmissionOutcome
 from omeda_async.testing import FakeOmeda, Faults, Mix
 
 RATES = {"unavailable": 0.05, "rate_limit": 0.03, "server_error": 0.02, "drop": 0.01, "slow": 0.01}
