@@ -24,6 +24,7 @@ import pytest
 
 from omeda_async import (
     AuthenticationError,
+    BadRequestError,
     CustomerAndOrder,
     CustomerMergedError,
     MemoryStore,
@@ -42,7 +43,7 @@ from omeda_async import (
     SubmissionOutcomeUnknown,
     SubmissionReceipt,
 )
-from omeda_async._bulk import BulkSummary, SubmissionOutcome, record_key, submit_many
+from omeda_async.bulk import BulkSummary, SubmissionOutcome, record_key, submit_many
 from omeda_async.models import from_dict
 from omeda_async.models._wire import customer_and_order_body, order_body
 from omeda_async.testing import FakeOmeda, Faults, Mix
@@ -802,3 +803,61 @@ def test_arguments_are_checked() -> None:
         submit_many(client, [], kind="invoice")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="iterable"):
         submit_many(client, 5)  # type: ignore[arg-type]
+
+
+async def test_a_wrong_input_id_stops_the_job_at_once() -> None:
+    """Omeda's "x-omeda-inputid is not valid" refuses every row alike: the job stops at the
+    first refusal (as on a wrong app id) instead of POSTing every row to be refused."""
+    async with FakeOmeda(time_scale=100) as fake, fake.client(input_id="not-our-input") as c:
+        job = c.submit_many((customer(i) for i in range(1000)), concurrency=2)
+        seen: list[SubmissionOutcome] = []
+        with pytest.raises(BadRequestError, match="x-omeda-inputid"):
+            await drain(job, seen)
+        assert seen
+        assert all(o.state is RecordState.REJECTED for o in seen)
+        assert job.summary.total < 20
+        assert posts(fake) <= 2 + 1  # the first refusal, and what was in flight with it
+        assert not fake.transactions
+
+
+class _Answering:
+    """A Submitter over a real client whose POSTs raise ``error`` after reaching the fake."""
+
+    def __init__(self, client: OmedaClient, error: BaseException) -> None:
+        self._client = client
+        self._error = error
+        self.clock = client.clock
+        self.poller = client.poller
+        self.run_processor = client.run_processor
+        self.check_submission = client.check_submission
+
+    async def post_submission(
+        self, service: str, payload: Any, body: bytes | None, *, input_id: str | None
+    ) -> Any:
+        await self._client.post_submission(service, payload, body, input_id=input_id)
+        raise self._error  # the answer was lost in a way the client does not document
+
+
+async def test_an_exception_after_the_post_left_is_never_a_rejection(tmp_path: Path) -> None:
+    """An undocumented failure after the request may have left (a RecursionError reading a
+    deep answer): the job stops, the record stays pending, and a re-run reports it unknown
+    instead of queueing it again (it was queued)."""
+    async with (
+        FakeOmeda(time_scale=100) as fake,
+        fake.client() as client,
+        SqliteStore(tmp_path / "j.db") as store,
+    ):
+        hostile = _Answering(client, RecursionError("maximum recursion depth exceeded"))
+        job = submit_many(hostile, [customer(0)], store=store)
+        with pytest.raises(RecursionError):
+            await collect(job)
+        key = record_key(customer(0), CUSTOMERS)
+        stored = await store.get(key)
+        assert stored is not None
+        assert stored.state is RecordState.PENDING  # not REJECTED: it may have been queued
+        assert len(fake.transactions) == 1
+        [again] = await collect(client.submit_many([customer(0)], store=store))
+        assert again.state is RecordState.UNKNOWN
+        assert again.attempts == 0
+        assert len(fake.transactions) == 1
+        assert fake.duplicates() == []

@@ -184,3 +184,35 @@ async def test_an_unknown_outcome_is_listed_and_not_resent(cli: Cli, tmp_path: P
     assert again.code == EXIT_FAILED
     assert again.lines()[0]["state"] == "unknown"
     assert len(cli.fake.transactions) == 1
+
+
+async def test_ctrl_c_while_tracking_leaves_the_records_resumable(cli: Cli, tmp_path: Path) -> None:
+    """submit --track follows records with the job's own tracking; the first Ctrl-C stops
+    following them: each is written as accepted (cancelled) and stays unfinished in the
+    journal for `track --resume`; nothing is sent again."""
+    total = 5
+    cli.fake.script_next(*([[(7, 1e6), 100]] * total))  # pending for ~8 real minutes
+    path = write_payloads(tmp_path / "in.jsonl", valid_payloads(total))
+    journal = tmp_path / "job.db"
+    process = await cli.spawn(
+        "submit", str(path), "--track", "--journal", str(journal), "--poll-interval", "0.05"
+    )
+
+    async def followed() -> None:
+        # Every record queued and looked up at least once: all of them are being tracked.
+        while len(cli.fake.lookups) < total:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(followed(), 30)
+    process.send_signal(signal.SIGINT)
+    result = await finish(process)
+    assert result.code == EXIT_INTERRUPTED, result.err
+    lines = result.lines()
+    assert len(lines) == total
+    assert {line["state"] for line in lines} == {"accepted"}
+    assert {line["outcome"] for line in lines} == {"cancelled"}
+    assert {line["transaction_id"] for line in lines} == set(cli.fake.transactions)
+    async with SqliteStore(journal, brand=cli.fake.brand) as store:
+        unfinished = await store.unfinished()
+    assert {record.transaction_id for record in unfinished} == set(cli.fake.transactions)
+    assert len(cli.fake.transactions) == total

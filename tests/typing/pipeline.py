@@ -11,10 +11,13 @@ from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from omeda_async import (
     Address,
     AddressContactType,
     BillingInformation,
+    BulkOptions,
     BulkSubmission,
     BulkSummary,
     CustomerAndOrder,
@@ -38,6 +41,7 @@ from omeda_async import (
     Violation,
     validate,
 )
+from omeda_async.bulk import Submitter, submit_many
 from omeda_async.testing import FakeOmeda
 
 
@@ -104,6 +108,18 @@ async def bulk(client: OmedaClient) -> BulkSummary:
             return job.summary
     except StoreError as exc:
         raise SystemExit(str(exc)) from exc
+
+
+async def bulk_with_options(client: OmedaClient) -> int:
+    options = BulkOptions(concurrency=32, ordered=True, poll_policy=PollPolicy.bulk())
+    tracked = attrs.evolve(options, track=True)
+    sender: Submitter = client  # a job sends through this protocol only
+    count = 0
+    async for outcome in submit_many(sender, rows(), tracked, resend_unknown=True):
+        count += outcome.skipped
+    async for outcome in client.submit_many(rows(), options, kind="customer"):
+        count += outcome.in_flight_elsewhere
+    return count
 
 
 async def offline() -> int:
