@@ -107,14 +107,18 @@ class RetryDecision(enum.Enum):
 def retry_decision(error: OmedaError, *, idempotent: bool) -> RetryDecision:
     """Decide what one failed attempt means (DESIGN.md, "No duplicate submissions").
 
-    ``idempotent`` requests (GETs, Run Processor) retry on 429, 5xx and transport
-    errors. Others (the two POST services) retry only when surely not queued:
-    a connection that never opened, 429, 503; after the body may have arrived
-    (a dropped connection, 500, 502, 504, another 5xx, an unreadable answer) the
+    ``idempotent`` requests (GETs, Run Processor) retry on 429, 5xx, transport
+    errors and answers that cannot be read (a cut or garbled body is as likely
+    to be passing as a 502, and asking again changes nothing at Omeda). Others
+    (the two POST services) retry only when surely not queued: a connection
+    that never opened, 429, 503; after the body may have arrived (a dropped
+    connection, 500, 502, 504, another 5xx, an unreadable answer) the
     outcome is unknown. 400, 403, 404, 405 and other answers are final.
     """
     if idempotent:
-        if isinstance(error, RateLimitedError | ServerError | TransportError):
+        if isinstance(
+            error, RateLimitedError | ServerError | TransportError | MalformedResponseError
+        ):
             return RetryDecision.RETRY
         return RetryDecision.RAISE
     if isinstance(error, TransportError):

@@ -585,7 +585,7 @@ async def test_get_transport_error_exhausted(http: MockedHttp, client: OmedaClie
 
 async def test_html_body(http: MockedHttp, client: OmedaClient) -> None:
     """A 200 HTML page on a lookup is MalformedResponseError naming status and type."""
-    http.get(tx(), body="<html>hi</html>", content_type="text/html")
+    http.get(tx(), body="<html>hi</html>", content_type="text/html", repeat=True)
     with pytest.raises(MalformedResponseError) as caught:
         await client.get_transaction(7)
     assert caught.value.status == 200
@@ -594,14 +594,14 @@ async def test_html_body(http: MockedHttp, client: OmedaClient) -> None:
 
 async def test_truncated_json(http: MockedHttp, client: OmedaClient) -> None:
     """Truncated JSON on a lookup is MalformedResponseError."""
-    http.get(tx(), body='{"TransactionId": 7, "Sta')
+    http.get(tx(), body='{"TransactionId": 7, "Sta', repeat=True)
     with pytest.raises(MalformedResponseError):
         await client.get_transaction(7)
 
 
 async def test_wrong_shape_on_lookup(http: MockedHttp, client: OmedaClient) -> None:
     """Valid JSON without a Status is MalformedResponseError naming the key."""
-    http.get(tx(), payload={"TransactionId": 7})
+    http.get(tx(), payload={"TransactionId": 7}, repeat=True)
     with pytest.raises(MalformedResponseError, match="Status"):
         await client.get_transaction(7)
 
@@ -619,7 +619,9 @@ async def test_wrong_shape_on_submission_is_outcome_unknown(
 
 async def test_oversize_answer(http: MockedHttp, make_client: ClientFactory) -> None:
     """An answer over max_response_size is refused."""
-    http.get(tx(), body=json.dumps({"TransactionId": 7, "Status": 0, "Pad": "x" * 200}))
+    http.get(
+        tx(), body=json.dumps({"TransactionId": 7, "Status": 0, "Pad": "x" * 200}), repeat=True
+    )
     client = make_client(max_response_size=100)
     with pytest.raises(MalformedResponseError, match="larger than 100 bytes"):
         await client.get_transaction(7)

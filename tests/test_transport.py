@@ -138,7 +138,7 @@ def _server(status: int) -> ServerError:
         (AuthenticationError("x", status=403), True, RetryDecision.RAISE),
         (NotFoundError("x", status=404), True, RetryDecision.RAISE),
         (MethodNotAllowedError("x", status=405), True, RetryDecision.RAISE),
-        (MalformedResponseError("x", status=200), True, RetryDecision.RAISE),
+        (MalformedResponseError("x", status=200), True, RetryDecision.RETRY),
         # POSTs: retried only when surely not queued.
         (TransportError("x", sent=False), False, RetryDecision.RETRY),
         (RateLimitedError("x"), False, RetryDecision.RETRY),
@@ -635,9 +635,12 @@ async def test_html_200_is_malformed_naming_status_and_type(
     http: MockedHttp, make_transport: TransportFactory
 ) -> None:
     """A 200 HTML page is MalformedResponseError naming the status and content type."""
-    http.get(URL_, body="<html>maintenance</html>", content_type="text/html; charset=utf-8")
+    http.get(
+        URL_, body="<html>maintenance</html>", content_type="text/html; charset=utf-8", repeat=True
+    )
     with pytest.raises(MalformedResponseError) as caught:
         await get(make_transport())
+    assert len(http.calls("GET", URL_)) == 3  # retried as any GET is, then raised
     assert caught.value.status == 200
     assert caught.value.content_type == "text/html; charset=utf-8"
     assert "200" in str(caught.value)
@@ -648,10 +651,20 @@ async def test_truncated_json_is_malformed(
     http: MockedHttp, make_transport: TransportFactory
 ) -> None:
     """JSON cut in half is MalformedResponseError, never a JSONDecodeError."""
-    http.get(URL_, body='{"TransactionId": 5, "Sta')
+    http.get(URL_, body='{"TransactionId": 5, "Sta', repeat=True)
     with pytest.raises(MalformedResponseError) as caught:
         await get(make_transport())
     assert not isinstance(caught.value.__cause__, ValueError)
+
+
+async def test_garbled_get_answer_is_retried_and_the_next_one_read(
+    http: MockedHttp, make_transport: TransportFactory
+) -> None:
+    """A GET is idempotent: an unreadable answer is asked again, as a 502 would be."""
+    http.get(URL_, body='{"a": 1, "b', content_type="application/json")
+    http.get(URL_, body='{"a": 1}')
+    assert await get(make_transport()) == {"a": 1}
+    assert len(http.calls("GET", URL_)) == 2
 
 
 async def test_malformed_post_answer_is_outcome_unknown(
@@ -677,7 +690,7 @@ async def test_declared_oversize_body_is_refused(
     http: MockedHttp, make_transport: TransportFactory
 ) -> None:
     """A Content-Length over max_response_size is refused before reading."""
-    http.get(URL_, body="{}", headers={"Content-Length": "999999999"})
+    http.get(URL_, body="{}", headers={"Content-Length": "999999999"}, repeat=True)
     with pytest.raises(MalformedResponseError, match="larger than 1024 bytes"):
         await get(make_transport())
 
@@ -686,7 +699,7 @@ async def test_streamed_oversize_body_is_refused(
     http: MockedHttp, make_transport: TransportFactory
 ) -> None:
     """A body that grows past the cap without a Content-Length is refused too."""
-    http.get(URL_, body='{"a": "' + "x" * 5000 + '"}')
+    http.get(URL_, body='{"a": "' + "x" * 5000 + '"}', repeat=True)
     with pytest.raises(MalformedResponseError, match="larger than"):
         await get(make_transport())
 
