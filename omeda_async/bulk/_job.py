@@ -315,12 +315,12 @@ class _Job:
             if store is not None:
                 await store.begin(key, service=record.service)
             record.attempts += 1
-            self.tally.posts += 1
             body = record.body
             try:
                 if not isinstance(body, bytes):
                     # Broke a rule when it was read: rejected with those violations, unsent.
                     raise body
+                self.tally.posts += 1
                 receipt = await submitter.post_submission(
                     record.service, record.payload, body, input_id=input_id
                 )

@@ -124,8 +124,11 @@ class BulkSummary:
     not sent) or ``unknown`` (may or may not be queued: ``unknown_keys``), so
     ``total == accepted + skipped + rejected + unknown`` once the job ends.
     ``outcomes`` counts tracking outcomes; ``failed_keys`` lists rejected
-    records and tracked ones that FAILED. ``elapsed`` is in seconds on the
-    client's clock.
+    records and tracked ones that FAILED. ``posts`` counts the submissions
+    sent: one per POST the job made (none for a record refused before sending,
+    two for a merge followed; the transport's own resends of a POST that surely
+    never arrived are not counted). ``elapsed`` is in seconds on the client's
+    clock.
     """
 
     total: int = 0
