@@ -271,11 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Submit one payload per line of FILE ('-' for stdin), in Omeda's own JSON\n"
             "(PascalCase keys, as on the Save Customer and Order / Add Order pages).\n"
-            "One result object per line goes to stdout (or --out); a line that is not\n"
-            "JSON is a rejected row with its line number. With --journal, every\n"
-            "accepted TransactionId is written to a SQLite file before it is reported:\n"
-            "re-running the same command continues where it stopped, sending nothing\n"
-            "twice. Ctrl-C stops cleanly: requests in flight finish and are recorded.\n"
+            "One result object per line goes to stdout (or --out; --format table: one\n"
+            "table at the end); a line that is not JSON is a rejected row with its\n"
+            "line number. With --journal, every accepted TransactionId is written to a\n"
+            "SQLite file before it is reported: re-running the same command continues\n"
+            "where it stopped, sending nothing twice. Ctrl-C stops cleanly: requests\n"
+            "in flight finish and are recorded.\n"
             "\n"
             "With --track, a record held for a person at Omeda (codes 1, 3, 20, 35-37)\n"
             "ends as 'held' by default instead of being polled for hours; the journal\n"
@@ -285,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  omeda-async submit customers.jsonl > results.jsonl\n"
             "  omeda-async submit customers.jsonl --track --journal job.db --out results.jsonl\n"
             "  omeda-async submit orders.jsonl --kind order --concurrency 8 --rate 20\n"
+            "  omeda-async submit customers.jsonl --track --format table\n"
             "  cat customers.jsonl | omeda-async submit - --follow-merges"
         ),
     )
@@ -334,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="FILE", default=None, help="write the JSON lines here, not stdout"
     )
     _add_poll_options(submit, bulk=True)
+    _add_format(submit, suppress=True)
 
     status = _subparser(
         commands,

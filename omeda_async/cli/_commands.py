@@ -19,13 +19,20 @@ from rich.console import Console
 from rich.text import Text
 
 from omeda_async._client import OmedaClient
-from omeda_async._errors import AuthenticationError, NotFoundError, OmedaError
+from omeda_async._errors import (
+    ApiError,
+    AuthenticationError,
+    CustomerMergedError,
+    NotFoundError,
+    OmedaError,
+)
 from omeda_async._policies import PollPolicy
 from omeda_async._poller import TrackingResult, TransactionPoller
 from omeda_async._sqlite_store import SqliteStore, StoreError
 from omeda_async._status import Outcome
 from omeda_async._store import CUSTOMER_SERVICE, RecordState, TrackingStore
 from omeda_async.bulk import BulkSubmission, SubmissionOutcome, reasons
+from omeda_async.bulk._decide import stops_the_job
 from omeda_async.models import OrderReceipt, SubmissionReceipt, Transaction
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -42,6 +49,7 @@ from ._render import (
     history_table,
     make_consoles,
     outcome_table,
+    submission_table,
     tracking_json,
     tracking_table,
     transaction_json,
@@ -90,12 +98,11 @@ _UNKNOWN_TRANSACTION: Final = re.compile(r"no status found for transaction", re.
 """Omeda's documented 404 for a TransactionId it does not know (page 004)."""
 
 
-def _brand_may_be_wrong(settings: Settings, head: str) -> str:
+def _brand_may_be_wrong(settings: Settings, why: str) -> str:
     """Said when every answer was 404: Omeda gives one for a brand it does not know, too."""
     return (
-        f"{head} answered 404 (not found). If the ids are right, the brand may be wrong: "
-        f"{settings.brand!r} (--brand / OMEDA_BRAND); Omeda answers 404 under a brand it "
-        "does not know."
+        f"{why}: the brand may be wrong: {settings.brand!r} (--brand / OMEDA_BRAND); "
+        "Omeda answers 404 under a brand it does not know."
     )
 
 
@@ -158,7 +165,14 @@ async def _status(args: argparse.Namespace, settings: Settings, interrupt: Inter
                 lines.write({"transaction_id": row[0], "error": row[1]})
     answered_404 = [row for row in ordered if isinstance(row, tuple) and "(404)" in row[1]]
     if unexplained and len(answered_404) == len(ids):
-        err.print(_brand_may_be_wrong(settings, "Every lookup"), soft_wrap=True)
+        err.print(
+            _brand_may_be_wrong(
+                settings,
+                "Every lookup answered 404 (not found), none with Omeda's answer for an "
+                "unknown TransactionId",
+            ),
+            soft_wrap=True,
+        )
     bad = [
         row
         for row in ordered
@@ -239,7 +253,12 @@ async def _track(args: argparse.Namespace, settings: Settings, interrupt: Interr
             soft_wrap=True,
         )
     if outcomes and outcomes[Outcome.NOT_FOUND] == sum(outcomes.values()):
-        err.print(_brand_may_be_wrong(settings, "Every lookup"), soft_wrap=True)
+        err.print(
+            _brand_may_be_wrong(
+                settings, "Every transaction ended not found (404); if the ids are right"
+            ),
+            soft_wrap=True,
+        )
     good = outcomes[Outcome.SUCCEEDED]
     return EXIT_OK if good == sum(outcomes.values()) else EXIT_FAILED
 
@@ -284,7 +303,12 @@ async def _history(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(str(exc)) from exc
     except NotFoundError as exc:
         _error(f"{type(exc).__name__}: {exc}")
-        err.print(_brand_may_be_wrong(settings, "The lookup"), soft_wrap=True)
+        err.print(
+            _brand_may_be_wrong(
+                settings, "The lookup answered 404 (not found); if the customer id is right"
+            ),
+            soft_wrap=True,
+        )
         return EXIT_FAILED
     except OmedaError as exc:
         _error(f"{type(exc).__name__}: {exc}")
@@ -329,7 +353,9 @@ class _Submit:
         self.settings = settings
         self.source = source
         self.lines = JsonLines(sink)
-        self.out, self.err = make_consoles(quiet=args.quiet)
+        self.out, self.err = make_consoles(sink, quiet=args.quiet)
+        # --format table: each line's object is kept for one table at the end.
+        self.table: list[dict[str, Any]] | None = [] if _wants_table(args) else None
         self.board = Board(tracking=args.track)
         # index in submit_many -> line number.
         self.line_of: dict[int, int] = {}
@@ -339,6 +365,8 @@ class _Submit:
         self.outcomes: Counter[Outcome] = Counter()
         self.stop_input = asyncio.Event()
         self.elapsed = 0.0
+        # POSTs answered by a plain 404: Omeda's answer under a path it does not have.
+        self.not_found = 0
 
     # -- the job -------------------------------------------------------------------
 
@@ -382,6 +410,16 @@ class _Submit:
         except AuthenticationError as exc:
             _error(_auth_message(exc))
             return EXIT_USAGE
+        except ApiError as exc:
+            if not stops_the_job(exc):
+                raise
+            # Every further record would be refused alike: the job stopped at the first.
+            _error(
+                f"Omeda refused the input id ({exc}); check --input-id / OMEDA_INPUT_ID. "
+                "The job stopped: records refused so far are in the results, the rest "
+                "were not sent."
+            )
+            return EXIT_USAGE
         except StoreError as exc:
             _error(f"the journal failed: {exc}")
             return EXIT_FAILED
@@ -408,7 +446,7 @@ class _Submit:
         self.bad += 1
         self.board.malformed += 1
         assert line.problem is not None
-        self.lines.write(
+        self._write(
             {
                 "line": line.number,
                 "key": None,
@@ -470,6 +508,10 @@ class _Submit:
         if outcome.error is not None:
             data["errors"] = reasons(outcome.error)
             data["error_type"] = type(outcome.error).__name__
+            if isinstance(outcome.error, NotFoundError) and not isinstance(
+                outcome.error, CustomerMergedError
+            ):
+                self.not_found += 1
         state = outcome.state
         if outcome.result is not None:
             self._tracked(data, outcome.result)
@@ -490,7 +532,13 @@ class _Submit:
                 self.outcomes[final] += 1
         elif state in (RecordState.REJECTED, RecordState.UNKNOWN):
             self.bad += 1
-        self.lines.write(data)
+        self._write(data)
+
+    def _write(self, data: dict[str, Any]) -> None:
+        if self.table is not None:
+            self.table.append(data)
+        else:
+            self.lines.write(data)
 
     def _tracked(self, data: dict[str, Any], result: TrackingResult) -> None:
         """A tracked record's line: its final status (or unfinished, when stopped early)."""
@@ -507,6 +555,8 @@ class _Submit:
 
     def _summary(self, job: BulkSubmission | None, *, interrupted: bool, forced: bool) -> None:
         err = self.err
+        if self.table is not None:
+            self.out.print(submission_table(self.table))
         summary = job.summary if job is not None else None
         counts = self.board.records()
         rows = [(name, counts[name], meaning) for name, meaning in RECORD_MEANING.items()]
@@ -529,10 +579,15 @@ class _Submit:
             merges = summary.merges_followed
             err.print(
                 f"{total} {'record' if total == 1 else 'records'} in {clock_time(elapsed)}{rate}: "
-                f"{posts} POST {'request' if posts == 1 else 'requests'}"
+                f"{posts} {'POST' if posts == 1 else 'POSTs'}"
                 + (f", {merges} merges followed" if merges else ""),
                 soft_wrap=True,
             )
+            if self.not_found and self.not_found == posts:
+                err.print(
+                    _brand_may_be_wrong(self.settings, "Every submission answered 404 (not found)"),
+                    soft_wrap=True,
+                )
             if summary.unknown_keys:
                 shown = ", ".join(summary.unknown_keys[:5])
                 more = len(summary.unknown_keys) - 5

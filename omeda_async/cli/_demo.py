@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import textwrap
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from typing import Final
@@ -32,7 +31,7 @@ from omeda_async.testing import FakeOmeda, Mix
 
 from . import EXIT_FAILED, EXIT_OK
 from ._observe import NullStore, ObservedStore
-from ._progress import HELD_CODES, Board, Display
+from ._progress import HELD_CODES, Board, Display, clock_time
 from ._render import (
     MEANING,
     OUTCOME_ORDER,
@@ -99,6 +98,7 @@ class DemoReport:
     outcomes: Mapping[str, int]
     transactions: Mapping[int, TrackingResult]
     merges_followed: int
+    posts: int
     problems: tuple[str, ...]
     elapsed: float
     lookups: int
@@ -149,7 +149,6 @@ async def run_demo(
     interrupt: Interrupt | None = None,
 ) -> DemoReport:
     """Run the demo against a started ``fake``; print the summary to ``out``."""
-    started = time.monotonic()
     board = Board(total=count, tracking=True)
     records: dict[int, SampleRecord] = {}
     outcomes: list[SubmissionOutcome] = []
@@ -205,7 +204,7 @@ async def run_demo(
                 await job.aclose()
                 # The last progress line shows the counts the summary shows.
                 board.settle(job.summary)
-    elapsed = time.monotonic() - started
+            elapsed = display.elapsed
     summary = job.summary
     tracked = {o.result.transaction_id: o.result for o in outcomes if o.result is not None}
     counts: Counter[str] = Counter()
@@ -219,28 +218,35 @@ async def run_demo(
         counts[Outcome.CANCELLED.value] += board.read - sum(counts.values())
     problems: tuple[str, ...] = ()
     if not interrupted:
-        problems = tuple(check_against(fake, tracked, outcomes))
+        problems = tuple(check_against(fake, tracked, outcomes, posts=summary.posts))
     report = DemoReport(
         count=count,
         outcomes=dict(counts),
         transactions=tracked,
         merges_followed=summary.merges_followed,
+        posts=summary.posts,
         problems=problems,
         elapsed=elapsed,
         lookups=sum(fake.lookups.values()),
         interrupted=interrupted,
     )
-    # What FakeOmeda received: invalid records never make a request at all.
-    posts = sum(1 for request in fake.requests if request.method == "POST")
-    _print_summary(out, report, outcomes, records, scale=scale, posts=posts)
+    _print_summary(out, report, outcomes, records, scale=scale)
     return report
 
 
 def check_against(
-    fake: FakeOmeda, tracked: Mapping[int, TrackingResult], outcomes: list[SubmissionOutcome]
+    fake: FakeOmeda,
+    tracked: Mapping[int, TrackingResult],
+    outcomes: list[SubmissionOutcome],
+    *,
+    posts: int,
 ) -> list[str]:
     """Where the demo's account disagrees with what FakeOmeda itself recorded."""
     problems: list[str] = []
+    # Invalid records are never sent: the job's count of POSTs is what the fake received.
+    received = sum(1 for request in fake.requests if request.method == "POST")
+    if posts != received:
+        problems.append(f"the job counted {posts} POSTs; FakeOmeda received {received}")
     queued = set(fake.transactions)
     accepted = {o.transaction_id for o in outcomes if o.transaction_id is not None}
     if queued != accepted:
@@ -285,7 +291,6 @@ def _print_summary(
     records: Mapping[int, SampleRecord],
     *,
     scale: float,
-    posts: int,
 ) -> None:
     counts = report.outcomes
     labels = [o.value for o in OUTCOME_ORDER] + ["rejected", "unknown"]
@@ -314,9 +319,10 @@ def _print_summary(
     per = report.lookups / queued if queued else 0.0
     longest = max((r.elapsed for r in report.transactions.values()), default=0.0)
     out.print(
-        f"{report.count} records in {report.elapsed:.1f}s: {posts} POSTs received, {queued} "
-        f"transactions followed to their end with {report.lookups} lookups ({per:.1f} each); "
-        f"the longest took {minutes(longest)} of Omeda time ({scale:g}x faster here).",
+        f"{report.count} records in {clock_time(report.elapsed)}: {report.posts} POSTs, "
+        f"{queued} transactions followed with {report.lookups} lookups ({per:.1f} each) until "
+        f"each finished or was held; the longest took {minutes(longest)} of Omeda time "
+        f"({scale:g}x faster here).",
         soft_wrap=True,
     )
     held = counts.get(Outcome.HELD.value, 0)
@@ -344,8 +350,8 @@ def _print_summary(
     else:
         out.print(
             Text(
-                f"Checked against FakeOmeda's own records: {queued} transactions, each queued "
-                "once, every final status matches.",
+                f"Checked against FakeOmeda's own records: {report.posts} POSTs received, "
+                f"{queued} transactions, each queued once, every final status matches.",
                 style="green",
             ),
             soft_wrap=True,

@@ -46,6 +46,7 @@ __all__ = [
     "stage_label",
     "stage_table",
     "stage_times",
+    "submission_table",
     "to_jsonable",
     "tracking_json",
     "tracking_table",
@@ -364,6 +365,33 @@ def tracking_table(results: Sequence[TrackingResult]) -> Table:
             "" if customer is None else str(customer),
             str(result.polls),
             _details(result.status, errors + list(result.lookup_errors)),
+        )
+    return table
+
+
+def submission_table(lines: Sequence[Mapping[str, Any]]) -> Table:
+    """``submit --format table``: one row per input line, from its JSON object, in line order."""
+    table = Table(title="Submission results", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("line", justify="right", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("TransactionId", justify="right", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("status", justify="right", no_wrap=True)
+    table.add_column("description and errors", ratio=1)
+    for line in sorted(lines, key=lambda line: line.get("line") or 0):
+        state = str(line["state"]) + (" (skipped)" if line.get("skipped") else "")
+        ident = line.get("transaction_id", line.get("order_id"))
+        outcome = line.get("outcome")
+        status = line.get("status")
+        details = [line["status_description"]] if line.get("status_description") else []
+        details += list(line.get("errors", ()))
+        table.add_row(
+            "" if line.get("line") is None else str(line["line"]),
+            Text(state, style="red" if line["state"] in ("rejected", "unknown") else ""),
+            "" if ident is None else str(ident),
+            Text("") if outcome is None else _outcome_text(Outcome(outcome)),
+            "" if status is None else str(status),
+            "\n".join(details),
         )
     return table
 

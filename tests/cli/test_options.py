@@ -113,3 +113,50 @@ async def test_a_wrong_brand_is_named_as_a_likely_cause(cli: Cli) -> None:
     known = await cli.run("status", "1")
     assert "No status found for transaction 1" in known.out
     assert "brand may be wrong" not in " ".join(known.err.split())
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+async def test_submit_format_table(cli: Cli, tmp_path: Path, where: str) -> None:
+    """`submit --format table` (before or after the command) prints one table of every line,
+    in line order, instead of JSON lines."""
+    rows = [*valid_payloads(2), '{"FirstName": "Jane",']
+    path = write_payloads(tmp_path / "in.jsonl", rows)
+    flags = ["--format", "table"]
+    argv = [*flags, "submit", str(path)] if where == "before" else ["submit", str(path), *flags]
+    result = await cli.run(*argv)
+    assert result.code == EXIT_FAILED
+    assert result.out.startswith("Submission results")
+    rows_shown = [line.split() for line in result.out.splitlines() if line[:6].strip().isdigit()]
+    assert [(row[0], row[1]) for row in rows_shown] == [
+        ("1", "accepted"),
+        ("2", "accepted"),
+        ("3", "rejected"),
+    ]
+    assert "line 3 is not valid JSON" in result.out
+    assert {int(row[2]) for row in rows_shown[:2]} == set(cli.fake.transactions)
+
+
+async def test_submit_under_a_wrong_brand_says_so(cli: Cli, tmp_path: Path) -> None:
+    """When every POST answers a plain 404, the summary says the brand may be wrong."""
+    path = write_payloads(tmp_path / "in.jsonl", valid_payloads(2))
+    result = await cli.run("submit", str(path), "--brand", "WRONGBRAND")
+    assert result.code == EXIT_FAILED
+    assert [line["error_type"] for line in result.lines()] == ["NotFoundError"] * 2
+    said = " ".join(result.err.split())
+    assert "Every submission answered 404 (not found): the brand may be wrong: 'WRONGBRAND'" in (
+        said
+    )
+
+
+async def test_submit_with_a_wrong_input_id_stops_with_advice(cli: Cli, tmp_path: Path) -> None:
+    """Omeda's "x-omeda-inputid is not valid" stops the job: exit 2, the flag and variable
+    named, no traceback, and the input id never printed."""
+    path = write_payloads(tmp_path / "in.jsonl", valid_payloads(30))
+    result = await cli.run("submit", str(path), "--input-id", "sekrit-wrong-input")
+    assert result.code == EXIT_USAGE
+    assert "Omeda refused the input id" in result.err
+    assert "check --input-id / OMEDA_INPUT_ID" in result.err
+    assert "Traceback" not in result.err
+    assert "sekrit-wrong-input" not in result.out + result.err
+    assert len(result.lines()) < 30  # it stopped, not every row was refused
+    assert cli.fake.transactions == {}

@@ -14,7 +14,7 @@ from omeda_async._store import RecordState, StoredRecord
 from omeda_async.cli._demo import demo_fake, run_demo
 from omeda_async.cli._progress import Board
 
-from .conftest import Cli, valid_payloads
+from .conftest import Cli, valid_payloads, write_payloads
 
 
 def test_a_record_is_in_one_place_at_a_time() -> None:
@@ -110,3 +110,59 @@ async def test_demo_progress_and_summary_agree() -> None:
     assert f"tracking 0 | finished {accepted}" in last
     table = out_text.getvalue()
     assert re.search(rf"│ rejected\s+│\s+{rejected} │", table)
+
+
+def _progress_counts(err: str) -> dict[str, int]:
+    last = [line for line in err.splitlines() if line.startswith("[")][-1]
+    records = last.split("] ", 1)[1].split(" | ")[0]
+    counts = {}
+    for part in records.split(", "):
+        name, _, number = part.rpartition(" ")
+        counts[name] = int(number.split("/")[0])
+    return {name: count for name, count in counts.items() if count}
+
+
+def _table_counts(err: str) -> dict[str, int]:
+    table = err.split("Submission\n", 1)[1].split("total", 1)[0]
+    return {match[0]: int(match[1]) for match in re.findall(r"│ (\w+)\s+│\s+(\d+) │", table)}
+
+
+def _json_counts(lines: list[dict[str, object]]) -> dict[str, int]:
+    """Each line counted once, by the job's rule: unknown, rejected, skipped, else accepted."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        if line["state"] == "unknown":
+            name = "unknown"
+        elif line.get("error_type") == "MalformedLine":
+            name = "malformed"
+        elif line["state"] == "rejected":
+            name = "rejected"
+        elif line["skipped"]:
+            name = "skipped"
+        else:
+            name = "accepted"
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+async def test_submit_counts_agree_everywhere(cli: Cli, tmp_path: Path) -> None:
+    """On a first run and on a re-run with the journal, the last progress line, the summary
+    table and the JSON lines give the same counts, and the final line's POSTs are the POSTs
+    FakeOmeda received (none for an invalid row)."""
+    good = valid_payloads(4)
+    invalid = {**good[0], "Emails": [{"EmailAddress": "jsmith@"}]}
+    rows = [*good, invalid, '{"FirstName": "Jane",', good[1]]  # a duplicate line last
+    path = write_payloads(tmp_path / "in.jsonl", rows)
+    journal = str(tmp_path / "job.db")
+    for run in ("first", "again"):
+        cli.fake.reset_records()
+        result = await cli.run("submit", str(path), "--journal", journal)
+        json_counts = _json_counts(result.lines())
+        progress = _progress_counts(result.err)
+        assert progress.pop("read") == len(rows)
+        assert progress == json_counts, run
+        assert _table_counts(result.err) == json_counts, run
+        posts = sum(1 for request in cli.fake.requests if request.method == "POST")
+        assert f"{len(rows)} records in " in result.err
+        assert re.search(rf"a second\): {posts} POSTs?\n", result.err), result.err
+    assert json_counts == {"skipped": 5, "rejected": 1, "malformed": 1}
