@@ -288,7 +288,8 @@ class Board:
         """The counts as small tables, records then tracking (the live display's body)."""
 
         def grid(columns: list[tuple[str, int]]) -> Table:
-            table = Table(box=None, show_header=True, pad_edge=False, padding=(0, 1))
+            # One space between columns: the pipeline, held and finished fit 80 columns.
+            table = Table(box=None, show_header=True, pad_edge=False, padding=(0, 0, 0, 1))
             for name, _ in columns:
                 table.add_column(name, justify="right", no_wrap=True)
             table.add_row(*(str(count) for _, count in columns))
@@ -324,7 +325,7 @@ class Board:
                     f"ended waiting for a person at Omeda ({HELD_CODES})"
                 )
             if notes:
-                parts.append(Text("; ".join(notes), style="dim"))
+                parts.append(Text("\n".join(notes), style="dim"))
         return Group(*parts)
 
 

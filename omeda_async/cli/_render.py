@@ -81,7 +81,7 @@ MEANING: Final[Mapping[str, str]] = {
     Outcome.SUCCEEDED.value: "moved to ERD complete (100, 101)",
     Outcome.PARTIAL.value: "moved to ERD, partially (98, 99)",
     Outcome.FAILED.value: "errors, payment, validation or discard",
-    Outcome.HELD.value: "waits for a person (1, 3, 20, 35-37)",
+    Outcome.HELD.value: "waiting for a person at Omeda (1, 3, 20, 35-37)",
     Outcome.PENDING.value: "still in the pipeline",
     Outcome.TIMED_OUT.value: "no end before the deadline",
     Outcome.NOT_FOUND.value: "lookup answered 404: unknown or expired",

@@ -160,3 +160,15 @@ async def test_submit_with_a_wrong_input_id_stops_with_advice(cli: Cli, tmp_path
     assert "sekrit-wrong-input" not in result.out + result.err
     assert len(result.lines()) < 30  # it stopped, not every row was refused
     assert cli.fake.transactions == {}
+
+
+async def test_summary_lines_are_not_hard_wrapped(cli: Cli) -> None:
+    """Piped, the demo's closing sentences are one line each, however long, so a log or a
+    grep sees each whole (tables are laid out to 100 columns)."""
+    process = await cli.spawn("demo", "--count", "30", "--seed", "4", "--time-scale", "3000")
+    result = await finish(process)
+    assert result.code == EXIT_OK, result.err
+    (closing,) = [line for line in result.out.splitlines() if line.startswith("30 records in")]
+    assert closing.endswith("x faster here).")
+    assert len(closing) > 100
+    assert max(len(line) for line in result.out.splitlines() if "│" in line) <= 100
