@@ -132,6 +132,21 @@ class ObservedStore:
         self._board.on_finish(key, outcome)
         self._changed()
 
+    # A store's optional notes (what a poller learned of the brand's queue) pass
+    # through, so a journal keeps them across runs of the command.
+
+    async def read_note(self, name: str) -> str | None:
+        read = getattr(self.inner, "read_note", None)
+        if read is None:
+            return None
+        note: str | None = await read(name)
+        return note
+
+    async def write_note(self, name: str, text: str) -> None:
+        write = getattr(self.inner, "write_note", None)
+        if write is not None:
+            await write(name, text)
+
     async def unfinished(self) -> list[StoredRecord]:
         records = await self.inner.unfinished()
         for record in records:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from omeda_async import BulkSummary, Outcome, SqliteStore, StatusCode
+from omeda_async import BulkSummary, MemoryStore, Outcome, SqliteStore, StatusCode
 from omeda_async._store import RecordState, StoredRecord
 from omeda_async.cli._demo import demo_fake, run_demo
+from omeda_async.cli._observe import NullStore, ObservedStore
 from omeda_async.cli._progress import Board
 
 from .conftest import Cli, valid_payloads, write_payloads
@@ -166,3 +167,26 @@ async def test_submit_counts_agree_everywhere(cli: Cli, tmp_path: Path) -> None:
         assert f"{len(rows)} records in " in result.err
         assert re.search(rf"a second\): {posts} POSTs?\n", result.err), result.err
     assert json_counts == {"skipped": 5, "rejected": 1, "malformed": 1}
+
+
+async def test_the_observed_store_passes_notes_through() -> None:
+    """What a poller notes in the journal (its lesson of the brand's queue) reaches the
+    journal through the display's observer; without a journal there is nothing to read."""
+
+    class Noted(MemoryStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.notes: dict[str, str] = {}
+
+        async def read_note(self, name: str) -> str | None:
+            return self.notes.get(name)
+
+        async def write_note(self, name: str, text: str) -> None:
+            self.notes[name] = text
+
+    inner = Noted()
+    observed = ObservedStore(inner, Board())
+    await observed.write_note("rhythm", "runs every 900 s")
+    assert inner.notes == {"rhythm": "runs every 900 s"}
+    assert await observed.read_note("rhythm") == "runs every 900 s"
+    assert await ObservedStore(NullStore(), Board()).read_note("rhythm") is None
