@@ -118,17 +118,6 @@ _STAGE_LABEL: Final = {
 }
 
 
-_SHORT_STAGE: Final = {
-    Stage.STAGING: "staging",
-    Stage.PAYMENT: "payment",
-    Stage.VALIDATION: "valid.",
-    Stage.OEC: "OEC",
-    Stage.DUPECHECK: "dupe chk",
-    Stage.SOURCE_PRIORITIZATION: "src prio",
-    Stage.MIGRATION: "migrate",
-}
-
-
 def stage_label(stage: Stage) -> str:
     """A short name of a pipeline stage for tables."""
     return _STAGE_LABEL.get(stage, stage.name.lower())
