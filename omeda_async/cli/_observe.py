@@ -151,5 +151,6 @@ class ObservedStore:
         records = await self.inner.unfinished()
         for record in records:
             self._board.on_known(record)
-        self._changed()
+        if records:
+            self._changed()
         return records
