@@ -427,9 +427,10 @@ class Display:
 
     async def _tick(self) -> None:
         # Lines come from events; this catches the changes after the last one
-        # and keeps a quiet job visibly alive.
+        # and keeps a quiet job visibly alive. Twice an interval, so a change
+        # just after a line is shown one interval later, not two.
         while True:
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(self._interval / 2)
             self.refresh()
 
     def _print(self, elapsed: float) -> None:
