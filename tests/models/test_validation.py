@@ -1381,10 +1381,16 @@ def test_a_traceback_through_a_generated_pass_shows_its_line(payload: Any) -> No
     innermost = _pass_frames(caught)[-1]
     assert innermost.name in ("wire_Address", "wire_Address_for_shape", "model_Address")
     assert innermost.line == "if len(Company) > 255: too_long(walk, path, SPEC_Company, Company)"
-    outer = _pass_frames(caught)[0]
-    assert outer.name.startswith(("wire_CustomerAndOrder", "model_CustomerAndOrder"))
-    assert outer.filename != innermost.filename
-    assert "Addresses" in (outer.line or "")
+    # The record's own pass: the general one, or the one made for this set of keys
+    # once the set has been seen before (then the general pass hands over to it).
+    outer = [
+        frame
+        for frame in _pass_frames(caught)
+        if frame.name.startswith(("wire_CustomerAndOrder", "model_CustomerAndOrder"))
+    ]
+    assert outer
+    assert outer[-1].filename != innermost.filename
+    assert "Addresses" in (outer[-1].line or "")
 
 
 def test_inspect_shows_the_source_of_each_generated_pass() -> None:
