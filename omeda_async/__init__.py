@@ -39,7 +39,7 @@ from ._policies import PollPolicy, RetryPolicy
 from ._poller import Anomaly, StatusEvent, Tracking, TrackingResult, TransactionPoller
 from ._sqlite_store import SqliteStore
 from ._status import Outcome, Stage, StatusCode, Transition, classify_transition
-from ._store import MemoryStore, RecordState, StoredRecord, TrackingStore
+from ._store import Begun, MemoryStore, RecordState, StoredRecord, TrackingStore
 from .bulk import BulkOptions, BulkSubmission, BulkSummary, SubmissionOutcome
 from .models import (
     Address,
@@ -84,6 +84,7 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "BadRequestError",
+    "Begun",
     "BehaviorAttribute",
     "BillingInformation",
     "BulkOptions",

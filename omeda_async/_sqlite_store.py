@@ -13,13 +13,24 @@ What it promises (DESIGN.md, "Nothing lost"):
   64 concurrent ``accept`` calls cost one fsync, not 64.
 - **Off the event loop.** stdlib ``sqlite3`` on that thread; the loop only
   waits on futures.
-- **One journal, one job, one brand.** The connection holds SQLite's exclusive
-  lock for its whole life (a second process gets :class:`StoreError`, not a
-  second copy of the same submissions); ``SqliteStore(path, brand="ABC")``
-  refuses a journal written for another brand.
-- **Never touches what is not its own.** A file that is not SQLite, another
-  application's database or a journal of a newer schema is refused with
-  :class:`IncompatibleStoreError` and left as it was.
+- **One journal, one process, one brand.** The connection holds SQLite's
+  exclusive lock for its whole life (a second process gets :class:`StoreError`,
+  not a second copy of the same submissions); ``SqliteStore(path, brand="ABC")``
+  refuses a journal written for another brand. Jobs of one process share it
+  through one ``SqliteStore``, whose ``begin`` is atomic: a key begun by one job
+  is held (in this object) until that job settles or releases it, and another
+  job is told it is held elsewhere.
+- **A new journal appears whole.** It is built in a temporary file beside the
+  path and linked into place, so a path holds a complete journal or nothing:
+  two stores creating the same journal at once get one journal (and one of
+  them the lock), and a crash never leaves an empty file. An existing empty
+  file is refused: only a path that does not exist yet becomes a new journal.
+- **Never touches what is not its own.** A file that is not SQLite (an empty
+  one included), another application's database, a journal of a newer schema
+  or one with a row it cannot read (an invalid state) is refused with
+  :class:`IncompatibleStoreError` naming the file (and the row) and left as it
+  was. A TransactionId that is not a positive 64-bit integer is refused with
+  :class:`StoreError` before anything is written.
 
 Failures are :class:`StoreError` (an ``OmedaError``): ``IncompatibleStoreError``
 at ``open``; ``StoreWriteError`` for a read-only file, a full disk or an I/O
@@ -47,17 +58,19 @@ import json
 import os
 import queue
 import sqlite3
+import tempfile
 import threading
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
+from urllib.parse import quote
 
 from ._errors import IncompatibleStoreError, StoreError, StoreWriteError
 from ._status import Outcome, StatusCode
-from ._store import RecordState, StoredRecord
+from ._store import DEFAULT_RESEND, Begun, RecordState, StoredRecord, check_transaction_id
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -139,19 +152,61 @@ _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_FULL = 5, 6, 8, 13
 _ENVIRONMENTAL = frozenset({3, 5, 6, 7, 8, 10, 11, 13, 14, 15, 26})  # PERM BUSY ... NOTADB
 
 
-def _record(row: tuple[Any, ...]) -> StoredRecord:
+def _record(row: tuple[Any, ...], path: str) -> StoredRecord:
+    """A row as a ``StoredRecord``; a row this version cannot read is ``IncompatibleStoreError``."""
     key, state, service, transaction_id, status, outcome, errors, history, updated_at = row
-    return StoredRecord(
-        key=key,
-        state=RecordState(state),
-        service=service,
-        transaction_id=transaction_id,
-        status=None if status is None else StatusCode(status),
-        outcome=None if outcome is None else Outcome(outcome),
-        errors=tuple(json.loads(errors)),
-        history=tuple((float(at), StatusCode(code)) for at, code in json.loads(history)),
-        updated_at=float(updated_at),
+    try:
+        return StoredRecord(
+            key=key,
+            state=RecordState(state),
+            service=service,
+            transaction_id=transaction_id,
+            status=None if status is None else StatusCode(status),
+            outcome=None if outcome is None else Outcome(outcome),
+            errors=tuple(json.loads(errors)),
+            history=tuple((float(at), StatusCode(code)) for at, code in json.loads(history)),
+            updated_at=float(updated_at),
+        )
+    except (ValueError, TypeError, KeyError) as exc:  # json.JSONDecodeError is a ValueError
+        raise _unreadable_row(path, key, exc) from exc
+
+
+def _unreadable_row(path: str, key: object, exc: BaseException) -> IncompatibleStoreError:
+    return IncompatibleStoreError(
+        f"{path}: the journal row of key {key!r} cannot be read ({exc}); it was written by "
+        "something else or damaged, and the journal was left untouched",
+        path=path,
     )
+
+
+def _restore(key: str, before: StoredRecord | None) -> Callable[[sqlite3.Connection], None]:
+    """A job that puts a begun, never-sent record back as it was (or removes a new one)."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        pending = RecordState.PENDING.value
+        if before is None:
+            conn.execute(f"DELETE FROM {_RECORDS} WHERE key = ? AND state = ?", (key, pending))
+            return
+        conn.execute(
+            f"UPDATE {_RECORDS} SET state = ?, service = ?, transaction_id = ?, status = ?, "
+            "outcome = ?, errors = ?, history = ?, updated_at = ?, written_at = ? "
+            "WHERE key = ? AND state = ?",
+            (
+                before.state.value,
+                before.service,
+                before.transaction_id,
+                None if before.status is None else int(before.status),
+                None if before.outcome is None else before.outcome.value,
+                _errors_json(before.errors),
+                _history_json(before.history),
+                before.updated_at,
+                time.time(),
+                key,
+                pending,
+            ),
+        )
+
+    return run
 
 
 def _statement(sql: str, params: Sequence[Any]) -> Callable[[sqlite3.Connection], None]:
@@ -164,7 +219,7 @@ def _statement(sql: str, params: Sequence[Any]) -> Callable[[sqlite3.Connection]
 
 
 def _page(
-    conn: sqlite3.Connection, *, after: int, state: RecordState | None
+    conn: sqlite3.Connection, *, after: int, state: RecordState | None, path: str
 ) -> list[tuple[int, StoredRecord]]:
     """Up to ``_PAGE`` records after ``seq`` ``after``, in first-written order."""
     where = "seq > ?"
@@ -176,7 +231,7 @@ def _page(
         f"SELECT seq, {_COLUMNS} FROM {_RECORDS} WHERE {where} ORDER BY seq LIMIT {_PAGE}",
         params,
     )
-    return [(row[0], _record(row[1:])) for row in rows]
+    return [(row[0], _record(row[1:], path)) for row in rows]
 
 
 def _history_json(history: Sequence[tuple[float, StatusCode]]) -> str:
@@ -229,8 +284,10 @@ def _write_error(exc: sqlite3.Error, path: str, doing: str) -> StoreError:
 # ----------------------------------------------------------------- opening a file
 
 
-def _check_header(path: str) -> None:
+def _check_header(path: str) -> bool:
     """Refuse, from its first 100 bytes and without SQLite touching it, a foreign file.
+
+    True when there is a journal at ``path``, False when nothing is there yet.
 
     The header of a WAL database may lag its WAL, but only behind: a journal's
     marker, once checkpointed, stays. The authoritative check runs in SQLite.
@@ -239,13 +296,20 @@ def _check_header(path: str) -> None:
         with open(path, "rb") as file:
             header = file.read(100)
     except FileNotFoundError:
-        return
+        return False
     except IsADirectoryError as exc:
         raise IncompatibleStoreError(f"{path} is a directory, not a journal", path=path) from exc
     except OSError as exc:
         raise StoreError(f"cannot read journal {path}: {exc.strerror}", path=path) from exc
     if not header:
-        return  # a new empty file: SQLite treats it as an empty database
+        # SQLite would take it for a new database; it may be a journal a crash or a
+        # copy emptied, whose records a new journal would send again.
+        raise IncompatibleStoreError(
+            f"{path} is an empty file, not a journal: only a path that does not exist "
+            "yet becomes a new journal (delete the empty file if nothing was recorded "
+            "in it); it was left untouched",
+            path=path,
+        )
     if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
         raise IncompatibleStoreError(
             f"{path} is not a SQLite database, so not an omeda_async journal; "
@@ -263,6 +327,7 @@ def _check_header(path: str) -> None:
         )
     if application_id == APPLICATION_ID and user_version > SCHEMA_VERSION:
         raise _newer(path, user_version)
+    return True
 
 
 def _newer(path: str, version: int) -> IncompatibleStoreError:
@@ -353,6 +418,7 @@ def _prepare(conn: sqlite3.Connection, path: str, brand: str | None) -> None:
         elif brand is not None:
             # A journal started without a brand (a poller's) is claimed by the first one.
             conn.execute("INSERT INTO omeda_async_meta (key, value) VALUES ('brand', ?)", (brand,))
+        _check_states(conn, path)
     # Also the first write of this connection: it takes and keeps the exclusive
     # lock, and it finds a read-only file before any record depends on it.
     conn.execute(
@@ -362,12 +428,86 @@ def _prepare(conn: sqlite3.Connection, path: str, brand: str | None) -> None:
     )
 
 
+_STATES: Final = tuple(state.value for state in RecordState)
+
+
+def _check_states(conn: sqlite3.Connection, path: str) -> None:
+    """Refuse, before anything is written, a journal with a row in a state this version lacks."""
+    marks = ", ".join("?" for _ in _STATES)
+    row = conn.execute(
+        f"SELECT seq, key, state FROM {_RECORDS} WHERE state NOT IN ({marks}) LIMIT 1", _STATES
+    ).fetchone()
+    if row is not None:
+        seq, key, state = row
+        raise IncompatibleStoreError(
+            f"{path}: journal row {seq} (key {key!r}) has the state {state!r}, which is not "
+            f"one of {', '.join(_STATES)}; the journal was left untouched",
+            path=path,
+        )
+
+
+def _create(path: str, brand: str | None) -> None:
+    """Make a new journal at ``path`` whole, or leave whatever got there first.
+
+    It is built in a temporary file beside ``path`` and hard-linked into place:
+    the link fails if the path exists, so two stores creating the same journal
+    at once make one journal, and a crash leaves no empty file behind.
+    """
+    directory = os.path.dirname(path)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{os.path.basename(path)}.", suffix=".new", dir=directory
+    )
+    os.close(descriptor)
+    try:
+        conn = sqlite3.connect(temporary, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            _prepare(conn, path, brand)
+            conn.execute("COMMIT")
+            # Born in WAL mode (it persists in the header): two stores racing to open
+            # it then meet only the exclusive lock, which one of them gets. In the
+            # rollback-journal mode a reader's shared lock could stall both.
+            conn.execute("PRAGMA journal_mode = WAL")
+        finally:
+            conn.close()
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return  # another store made it first: that one is opened
+        except OSError:
+            # No hard links on this file system: a rename, which only a store that
+            # found no journal a moment ago gets to do.
+            if os.path.exists(path):
+                return
+            os.rename(temporary, path)
+        with contextlib.suppress(OSError):  # the new name survives a power loss
+            directory_fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(directory_fd)
+            finally:
+                os.close(directory_fd)
+    except sqlite3.Error as exc:
+        raise _write_error(exc, path, "create the journal") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
 def _connect(path: str, brand: str | None, lock_timeout: float) -> sqlite3.Connection:
     """Open, check and prepare the journal; every failure is a StoreError."""
-    _check_header(path)
+    exists = _check_header(path)
     _check_writable(path)
+    if not exists:
+        try:
+            _create(path, brand)
+        except OSError as exc:
+            raise StoreError(f"cannot create journal {path}: {exc.strerror}", path=path) from exc
+        _check_header(path)  # what another store made, if it got there first
     try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=lock_timeout)
+        # mode=rw: SQLite never makes a file here; only _create does, whole.
+        conn = sqlite3.connect(
+            f"file:{quote(path)}?mode=rw", uri=True, isolation_level=None, timeout=lock_timeout
+        )
     except sqlite3.Error as exc:
         raise StoreError(
             f"cannot open journal {path}: {exc}",
@@ -644,6 +784,9 @@ class SqliteStore:
         self._worker: _Worker | None = None
         self._opening: asyncio.Future[None] | None = None
         self._closed = False
+        # Keys begun and not settled: the begin's answer (won, the record before),
+        # kept to tell other jobs the key is held and to hand it back on release.
+        self._held: dict[str, asyncio.Future[tuple[bool, StoredRecord | None]]] = {}
 
     def __repr__(self) -> str:
         if self._closed:
@@ -683,18 +826,21 @@ class SqliteStore:
     ) -> None:
         await self.close()
 
-    async def open(self) -> None:
+    async def open(self) -> bool:
         """Open the journal: create it, or check it is this project's, schema and brand.
 
-        Idempotent; also reopens a closed store. Raises IncompatibleStoreError
-        (left untouched), StoreWriteError (read-only) or StoreError (locked by
-        another process, cannot be created).
+        Idempotent; also reopens a closed store. True when this call opened it
+        (whoever opens a store closes it), False when it was open (or opening)
+        already. Raises IncompatibleStoreError (left untouched), StoreWriteError
+        (read-only) or StoreError (locked by another process, cannot be created).
         """
+        opened = False
         if self._worker is None:
             self._closed = False
             worker = _Worker(self._path, self._brand, self._lock_timeout)
             self._worker = worker
             self._opening = worker.start(asyncio.get_running_loop())
+            opened = True
         opening = self._opening
         assert opening is not None
         try:
@@ -704,15 +850,25 @@ class SqliteStore:
             if failed and self._opening is opening:
                 self._worker = None
                 self._opening = None
+        return opened
 
     async def close(self) -> None:
         """Finish every write already asked for, then close the file. Idempotent."""
         self._closed = True
+        self._held.clear()
         worker, self._worker, self._opening = self._worker, None, None
         if worker is not None:
             await worker.stop()
 
     async def _call(self, fn: Callable[[sqlite3.Connection], _T], *, write: bool) -> _T:
+        # Queued without an await when open: calls reach the thread in the order made.
+        worker = self._worker
+        if self._closed or worker is None or self._opening is None or not self._opening.done():
+            worker = await self._ready()
+        return await worker.submit(fn, write=write)
+
+    async def _ready(self) -> _Worker:
+        """The writer thread, once the journal is open."""
         if self._closed:
             raise RuntimeError(f"{self!r} is closed")
         if self._opening is None or not self._opening.done():
@@ -720,7 +876,7 @@ class SqliteStore:
         worker = self._worker
         if worker is None:
             raise RuntimeError(f"{self!r} is closed")
-        return await worker.submit(fn, write=write)
+        return worker
 
     def _commit_count(self) -> int:
         """Write transactions committed since open (tests pin group commit with it)."""
@@ -735,17 +891,73 @@ class SqliteStore:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM {_RECORDS} WHERE key = ?", (key,)
             ).fetchone()
-            return None if row is None else _record(row)
+            return None if row is None else _record(row, path)
 
+        path = self._path
         return await self._call(run, write=False)
 
-    async def begin(self, key: str, *, service: str) -> None:
-        """Record, durably, that ``key`` is about to be submitted to ``service``."""
+    async def begin(
+        self, key: str, *, service: str, resend: Collection[RecordState] = DEFAULT_RESEND
+    ) -> Begun:
+        """Atomically take ``key`` to submit it to ``service`` now (``TrackingStore.begin``).
+
+        The record is read and, when won, written PENDING in one transaction of
+        the writer thread (durable when this returns); holds are kept in this
+        object, which every job of the process shares.
+        """
+        if key in self._held:
+            # No read: a caller stopping must not wait here (see release()).
+            return Begun(won=False, held_elsewhere=True)
+        worker = await self._ready()
+        if key in self._held:  # begun by another caller while the journal opened
+            return Begun(won=False, held_elsewhere=True)
+        states = frozenset(RecordState(state).value for state in resend)
         params = (key, time.time(), RecordState.PENDING.value, service)
-        await self._call(_statement(_SQL_BEGIN, params), write=True)
+        path = self._path
+
+        def run(conn: sqlite3.Connection) -> tuple[bool, StoredRecord | None]:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM {_RECORDS} WHERE key = ?", (key,)
+            ).fetchone()
+            before = None if row is None else _record(row, path)
+            if before is not None and before.state.value not in states:
+                return False, before
+            conn.execute(_SQL_BEGIN, params)
+            return True, before
+
+        answer = worker.submit(run, write=True)
+        self._held[key] = answer
+        try:
+            # Shielded: a caller cancelled now leaves the hold to its release(),
+            # which learns from ``answer`` whether the write happened.
+            won, before = await asyncio.shield(answer)
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            if self._held.get(key) is answer:
+                del self._held[key]
+            raise
+        if not won and self._held.get(key) is answer:
+            del self._held[key]
+        return Begun(won=won, record=before)
+
+    async def release(self, key: str, *, sent: bool) -> None:
+        """Stop holding ``key`` without settling it (``TrackingStore.release``)."""
+        answer = self._held.pop(key, None)
+        if answer is None:
+            return
+        try:
+            won, before = await asyncio.shield(answer)
+        except Exception:  # the begin itself failed: nothing to hand back
+            return
+        if not won or sent:
+            return  # sent: stays PENDING, stale, for a re-run to report unknown
+        await self._call(_restore(key, before), write=True)
 
     async def accept(self, key: str, transaction_id: int, *, service: str | None = None) -> None:
         """Record that ``key`` was queued as ``transaction_id``: durable when this returns."""
+        check_transaction_id(transaction_id, path=self._path)
+        self._held.pop(key, None)
         state = RecordState.ACCEPTED.value
         params: tuple[Any, ...]
         if service is None:
@@ -756,11 +968,13 @@ class SqliteStore:
 
     async def reject(self, key: str, errors: Sequence[str]) -> None:
         """Record that ``key`` was refused, with the reasons."""
+        self._held.pop(key, None)
         params = (key, time.time(), RecordState.REJECTED.value, _errors_json(errors))
         await self._call(_statement(_SQL_ERRORS, params), write=True)
 
     async def mark_unknown(self, key: str, reason: str) -> None:
         """Record that ``key``'s POST may or may not have been queued."""
+        self._held.pop(key, None)
         params = (key, time.time(), RecordState.UNKNOWN.value, _errors_json([reason]))
         await self._call(_statement(_SQL_ERRORS, params), write=True)
 
@@ -787,6 +1001,7 @@ class SqliteStore:
         errors: Sequence[str] = (),
     ) -> None:
         """Record the final outcome; a non-empty ``history`` replaces the recorded one."""
+        self._held.pop(key, None)
         params: tuple[Any, ...] = (
             key,
             time.time(),
@@ -808,8 +1023,9 @@ class SqliteStore:
                 f"SELECT {_COLUMNS} FROM {_RECORDS} WHERE state = ? ORDER BY seq",
                 (RecordState.ACCEPTED.value,),
             )
-            return [_record(row) for row in rows]
+            return [_record(row, path) for row in rows]
 
+        path = self._path
         return await self._call(run, write=False)
 
     # -- reporting -------------------------------------------------------------------
@@ -818,7 +1034,9 @@ class SqliteStore:
         """Every record (or those in ``state``) in first-written order, read in pages."""
         after = 0
         while True:
-            page = await self._call(functools.partial(_page, after=after, state=state), write=False)
+            page = await self._call(
+                functools.partial(_page, after=after, state=state, path=self._path), write=False
+            )
             for _seq, record in page:
                 yield record
             if len(page) < _PAGE:

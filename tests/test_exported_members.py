@@ -6,7 +6,7 @@ import omeda_async
 
 EXPECTED = {
     # Client, stores, policies, clock
-    "OmedaClient", "MemoryStore", "SqliteStore", "TrackingStore", "StoredRecord",
+    "OmedaClient", "MemoryStore", "SqliteStore", "TrackingStore", "StoredRecord", "Begun",
     "RecordState", "PollPolicy", "RetryPolicy", "Clock", "SystemClock", "ScaledClock",
     # Status state machine
     "StatusCode", "Stage", "Outcome", "Transition", "classify_transition",

@@ -52,6 +52,10 @@ def _write(path: Path, content: bytes) -> None:
     path.write_bytes(content)
 
 
+def _remove(path: Path) -> None:
+    path.unlink()
+
+
 def _side_files(path: Path) -> list[str]:
     return sorted(p.name for p in path.parent.iterdir() if p.name != path.name)
 
@@ -95,7 +99,7 @@ _CHILD = textwrap.dedent(
     async def main() -> None:
         async with SqliteStore(sys.argv[1]) as store:
             queue = asyncio.Queue()
-            for i in range(200_000):
+            for i in range(1, 200_000):
                 queue.put_nowait(i)
 
             async def worker() -> None:
@@ -141,7 +145,7 @@ async def test_concurrent_writes_share_commits(journal: Path) -> None:
     """Group commit: 256 concurrent accepts take far fewer than 256 transactions."""
     async with SqliteStore(journal) as store:
         before = store._commit_count()
-        await asyncio.gather(*(store.accept(f"k{i}", i) for i in range(256)))
+        await asyncio.gather(*(store.accept(f"k{i}", i) for i in range(1, 257)))
         commits = store._commit_count() - before
         assert 1 <= commits < 64
         assert len(await store.unfinished()) == 256
@@ -234,9 +238,16 @@ async def test_refuses_a_newer_schema(journal: Path) -> None:
     assert _read(journal) == content
 
 
-async def test_an_empty_file_becomes_a_new_journal(journal: Path) -> None:
-    """A zero-byte file (touched in advance) is an empty database: it is initialised."""
+async def test_an_existing_empty_file_is_refused_and_left_alone(journal: Path) -> None:
+    """A zero-byte file may be a journal a crash or a copy emptied: taking it for a new
+    journal would send every record again. Only a path that does not exist yet becomes
+    a new journal (issue 15, item 3)."""
     _write(journal, b"")
+    with pytest.raises(IncompatibleStoreError, match="empty file") as caught:
+        await SqliteStore(journal).open()
+    assert str(journal) in str(caught.value)
+    assert _read(journal) == b""
+    _remove(journal)
     async with SqliteStore(journal) as store:
         await store.accept("k", 1)
         assert (await store.get("k")) is not None
@@ -370,10 +381,14 @@ async def test_a_journal_in_use_is_refused(journal: Path) -> None:
 
 async def test_one_bad_operation_fails_alone(journal: Path) -> None:
     """An operation that cannot be stored fails its caller only; its batch still commits."""
+
+    def overflowing(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO omeda_async_meta (key, value) VALUES ('x', ?)", (2**70,))
+
     async with SqliteStore(journal) as store:
         results = await asyncio.gather(
             store.accept("a", 1),
-            store.accept("too-big", 2**70),
+            store._call(overflowing, write=True),
             store.accept("b", 2),
             return_exceptions=True,
         )
@@ -381,6 +396,23 @@ async def test_one_bad_operation_fails_alone(journal: Path) -> None:
         assert results[2] is None
         assert isinstance(results[1], OverflowError)
         assert [r.key for r in await store.unfinished()] == ["a", "b"]
+
+
+@pytest.mark.parametrize("bad", [2**63, 2**70, 0, -5])
+async def test_a_transaction_id_sqlite_cannot_hold_is_a_store_error(
+    journal: Path, bad: int
+) -> None:
+    """A TransactionId that is not a positive 64-bit integer (a hostile answer) is refused
+    with StoreError, never a raw OverflowError, and nothing is written (issue 15, item 8)."""
+    async with SqliteStore(journal) as store:
+        await store.begin("k", service=SCO)
+        with pytest.raises(StoreError, match="not a positive 64-bit integer") as caught:
+            await store.accept("k", bad)
+        assert not isinstance(caught.value, OverflowError)
+        record = await store.get("k")
+        assert record is not None
+        assert (record.state, record.transaction_id) == (RecordState.PENDING, None)
+        await store.accept("k", 2**63 - 1)  # the largest one fits
 
 
 async def test_a_cancelled_write_leaves_the_store_working(journal: Path) -> None:
@@ -413,7 +445,7 @@ async def test_close_waits_for_queued_writes(journal: Path) -> None:
     """Writes asked for before close() are committed by the time close() returns."""
     store = SqliteStore(journal)
     await store.open()
-    writes = [asyncio.create_task(store.accept(f"k{i}", i)) for i in range(50)]
+    writes = [asyncio.create_task(store.accept(f"k{i}", i)) for i in range(1, 51)]
     await asyncio.sleep(0)
     await store.close()
     await asyncio.gather(*writes)
@@ -439,7 +471,7 @@ async def test_records_pages_through_in_order_and_filters(journal: Path) -> None
     async with SqliteStore(journal) as store:
         keys = [f"k{i:04d}" for i in range(1203)]
         await asyncio.gather(*(store.begin(k, service=SCO) for k in keys))
-        await asyncio.gather(*(store.accept(k, i) for i, k in enumerate(keys) if i % 3 == 0))
+        await asyncio.gather(*(store.accept(k, i + 1) for i, k in enumerate(keys) if i % 3 == 0))
         assert [r.key async for r in store.records()] == keys
         accepted = [r.key async for r in store.records(state=RecordState.ACCEPTED)]
         assert accepted == keys[::3]
@@ -468,3 +500,100 @@ def test_repr_names_the_file_and_state(journal: Path) -> None:
     assert repr(SqliteStore(journal, brand="ABC")) == (
         f"SqliteStore({str(journal)!r}, brand='ABC', not open)"
     )
+
+
+# ---------------------------------------------------------- opening and reading
+
+
+async def test_two_stores_creating_one_journal_at_once_make_one_journal(tmp_path: Path) -> None:
+    """Two SqliteStores opening the same new file at once: one wins, the other is told the
+    journal is in use; a whole journal is left, never an empty file (issue 15, item 9)."""
+    for attempt in range(12):
+        path = tmp_path / f"race-{attempt}.db"
+        first = SqliteStore(path, lock_timeout=0.2)
+        second = SqliteStore(path, lock_timeout=0.2)
+        results = await asyncio.gather(first.open(), second.open(), return_exceptions=True)
+        opened = [
+            store for store, result in zip((first, second), results, strict=True) if result is True
+        ]
+        failures = [result for result in results if isinstance(result, BaseException)]
+        assert len(opened) == 1, results
+        [failure] = failures
+        assert isinstance(failure, StoreError)
+        assert "in use" in str(failure)
+        await opened[0].accept("k", 1)
+        await opened[0].close()
+        assert _read(path)[:16] == b"SQLite format 3\x00"
+        async with SqliteStore(path) as again:
+            assert (await again.get("k")) is not None
+    # No temporary journal is left beside them.
+    assert not [name for name in _side_files(tmp_path / "race-0.db") if name.endswith(".new")]
+
+
+async def test_a_row_in_an_unknown_state_is_refused_naming_it(journal: Path) -> None:
+    """A journal row whose state this version does not know is IncompatibleStoreError naming
+    the file and the row, and the file is left untouched (issue 15, item 10)."""
+    async with SqliteStore(journal) as store:
+        await store.accept("good", 1)
+        await store.accept("odd", 2)
+    conn = sqlite3.connect(journal)
+    conn.execute("UPDATE omeda_async_records SET state = 'half-sent' WHERE key = 'odd'")
+    conn.commit()
+    conn.close()
+    before = _read(journal)
+    with pytest.raises(IncompatibleStoreError) as caught:
+        await SqliteStore(journal).open()
+    message = str(caught.value)
+    assert str(journal) in message
+    assert "'odd'" in message
+    assert "'half-sent'" in message
+    assert not isinstance(caught.value.__cause__, ValueError)
+    assert _read(journal) == before
+
+
+async def test_a_row_that_cannot_be_read_is_refused_naming_it(journal: Path) -> None:
+    """Any other unreadable column (errors that are not JSON) is the same clear error when
+    the row is read, never a raw ValueError."""
+    async with SqliteStore(journal) as store:
+        await store.reject("broken", ["no"])
+        conn_errors = "not json"
+        await store._call(
+            lambda conn: conn.execute(
+                "UPDATE omeda_async_records SET errors = ? WHERE key = 'broken'", (conn_errors,)
+            ),
+            write=True,
+        )
+        with pytest.raises(IncompatibleStoreError, match="'broken'") as caught:
+            await store.get("broken")
+        assert str(journal) in str(caught.value)
+        with pytest.raises(IncompatibleStoreError):
+            await store.begin("broken", service=SCO)
+        assert (await store.begin("fine", service=SCO)).won
+
+
+async def test_a_begin_cancelled_before_its_answer_is_handed_back(journal: Path) -> None:
+    """A job stopped while its begin is being written releases the key unsent: the record
+    is as it was, not left pending (which a re-run would report unknown)."""
+    async with SqliteStore(journal) as store:
+        await store.reject("r", ["refused"])
+        rejected = await store.get("r")
+        for key in ("new", "r"):
+            task = asyncio.create_task(store.begin(key, service=SCO))
+            await asyncio.sleep(0)  # the write is queued for the journal's thread
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await store.release(key, sent=False)
+        assert await store.get("new") is None
+        assert await store.get("r") == rejected
+        assert (await store.begin("new", service=SCO)).won
+
+
+async def test_the_caller_who_opens_a_store_closes_it(journal: Path) -> None:
+    """open() tells whether this call opened the store: only the first does."""
+    store = SqliteStore(journal)
+    assert await store.open() is True
+    assert await store.open() is False
+    await store.close()
+    assert await store.open() is True  # reopened
+    await store.close()

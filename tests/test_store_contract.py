@@ -2,8 +2,10 @@
 
 What the poller and submit_many rely on, whichever store they are given: the
 state each write leaves a record in, which fields a write keeps or replaces,
-and the first-seen order of ``unfinished()``. A differential test drives both
-stores with random operation sequences and requires identical records.
+the first-seen order of ``unfinished()``, and the atomic ``begin`` (one caller
+wins a key; the others are told it is held elsewhere; ``release`` hands it back
+or leaves it stale). A differential test drives both stores with random
+operation sequences and requires identical answers and records.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from omeda_async import (
+    Begun,
     MemoryStore,
     Outcome,
     RecordState,
     SqliteStore,
     StatusCode,
     StoredRecord,
+    StoreError,
     TrackingStore,
 )
 from omeda_async._store import transaction_key
@@ -272,10 +276,125 @@ async def test_concurrent_writes_all_land(store: TrackingStore) -> None:
     """Hundreds of concurrent writes to distinct keys are all recorded."""
     keys = [f"k{i}" for i in range(300)]
     await asyncio.gather(*(store.begin(k, service=SCO) for k in keys))
-    await asyncio.gather(*(store.accept(k, i) for i, k in enumerate(keys)))
+    await asyncio.gather(*(store.accept(k, i) for i, k in enumerate(keys, start=1)))
     unfinished = await store.unfinished()
-    assert sorted(r.transaction_id or 0 for r in unfinished) == list(range(300))
+    assert sorted(r.transaction_id or 0 for r in unfinished) == list(range(1, 301))
     assert [r.key for r in unfinished] == keys
+
+
+# --------------------------------------------------------------- atomic begin
+
+ALL = frozenset(RecordState)
+
+
+async def test_begin_of_a_new_key_wins_and_holds_it(store: TrackingStore) -> None:
+    """The first begin wins (PENDING, held); a second one is told the key is held
+    elsewhere and writes nothing (issue 15, item 2)."""
+    first = await store.begin("k", service=SCO)
+    assert first == Begun(won=True, record=None)
+    assert first
+    second = await store.begin("k", service=ORDERS, resend=ALL)
+    assert second == Begun(won=False, record=None, held_elsewhere=True)
+    assert not second
+    assert await _get(store, "k") == StoredRecord(key="k", state=RecordState.PENDING, service=SCO)
+
+
+async def test_exactly_one_of_many_concurrent_begins_wins(store: TrackingStore) -> None:
+    """Of 20 callers beginning one key at once, exactly one may send it."""
+    results = await asyncio.gather(*(store.begin("k", service=SCO, resend=ALL) for _ in range(20)))
+    assert sum(begun.won for begun in results) == 1
+    assert all(begun.held_elsewhere for begun in results if not begun.won)
+
+
+async def test_begin_never_takes_a_queued_record(store: TrackingStore) -> None:
+    """ACCEPTED and FINISHED records are not begun again (the record is returned as it is)."""
+    await store.accept("a", 7, service=SCO)
+    await store.accept("f", 8, service=SCO)
+    await store.finish("f", outcome=Outcome.SUCCEEDED, status=StatusCode(100))
+    for key in ("a", "f"):
+        before = await _get(store, key)
+        begun = await store.begin(key, service=SCO)
+        assert begun == Begun(won=False, record=before)
+        assert await _get(store, key) == before
+
+
+async def test_begin_takes_only_the_states_it_is_told(store: TrackingStore) -> None:
+    """REJECTED and UNKNOWN are taken by default; an explicit resend narrows that."""
+    await store.reject("r", ["refused"])
+    await store.mark_unknown("u", "reset")
+    only_rejected = frozenset({RecordState.REJECTED})
+    refused = await store.begin("u", service=SCO, resend=only_rejected)
+    assert (refused.won, refused.held_elsewhere) == (False, False)
+    assert refused.record is not None
+    assert refused.record.state is RecordState.UNKNOWN
+    assert (await store.begin("r", service=SCO, resend=only_rejected)).won
+    assert (await store.begin("u", service=SCO)).won  # the default takes UNKNOWN
+
+
+async def test_settling_a_record_lets_the_key_go(store: TrackingStore) -> None:
+    """accept, reject, mark_unknown and finish end the hold: the key can be begun again
+    (when its state allows)."""
+    for settle in ("reject", "mark_unknown"):
+        key = f"k-{settle}"
+        assert (await store.begin(key, service=SCO)).won
+        if settle == "reject":
+            await store.reject(key, ["no"])
+        else:
+            await store.mark_unknown(key, "reset")
+        assert (await store.begin(key, service=SCO)).won
+    assert (await store.begin("q", service=SCO)).won
+    await store.accept("q", 5)
+    queued = await store.begin("q", service=SCO, resend=ALL - {RecordState.ACCEPTED})
+    assert (queued.won, queued.held_elsewhere) == (False, False)
+
+
+async def test_release_unsent_hands_the_record_back_as_it_was(store: TrackingStore) -> None:
+    """release(sent=False): the POST never started, so nothing happened: a new key is gone
+    again, a rejected one is rejected again, and the key is free."""
+    assert (await store.begin("new", service=SCO)).won
+    await store.release("new", sent=False)
+    assert await store.get("new") is None
+    await store.reject("r", ["EmailAddress is not valid"])
+    rejected = await _get(store, "r")
+    assert (await store.begin("r", service=SCO)).won
+    await store.release("r", sent=False)
+    assert await _get(store, "r") == rejected
+    assert (await store.begin("r", service=SCO)).won
+
+
+async def test_release_sent_leaves_a_stale_pending_record(store: TrackingStore) -> None:
+    """release(sent=True): the POST may have left: the record stays PENDING, no longer
+    held; a later begin takes it only when told to resend PENDING (a re-run reports it
+    unknown)."""
+    assert (await store.begin("k", service=SCO)).won
+    await store.release("k", sent=True)
+    stale = await store.begin("k", service=SCO)
+    assert stale == Begun(
+        won=False, record=StoredRecord(key="k", state=RecordState.PENDING, service=SCO)
+    )
+    assert (await store.begin("k", service=SCO, resend={RecordState.PENDING})).won
+
+
+async def test_release_of_a_key_not_held_changes_nothing(store: TrackingStore) -> None:
+    """Releasing a key nobody began (or already settled) is harmless."""
+    await store.release("never", sent=False)
+    await store.accept("a", 1)
+    await store.release("a", sent=False)
+    assert await store.get("never") is None
+    assert (await _get(store, "a")).state is RecordState.ACCEPTED
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2**63, 2**70, True])
+async def test_a_transaction_id_that_is_no_64_bit_positive_integer_is_refused(
+    store: TrackingStore, bad: int
+) -> None:
+    """accept refuses it with StoreError (never a raw OverflowError) and writes nothing."""
+    assert (await store.begin("k", service=SCO)).won
+    with pytest.raises(StoreError, match="positive 64-bit"):
+        await store.accept("k", bad)
+    assert (await _get(store, "k")).state is RecordState.PENDING
+    await store.accept("k", 2**63 - 1)
+    assert (await _get(store, "k")).transaction_id == 2**63 - 1
 
 
 # ------------------------------------------------------------- differential test
@@ -284,8 +403,10 @@ _KEYS = st.sampled_from(["a", "b", "c", "transaction:7"])
 _CODES = st.sampled_from([0, 7, 9, 30, 42, 100, 110]).map(StatusCode)
 _TEXT = st.text(max_size=12)
 _TIMES = st.floats(min_value=0, max_value=1e9, allow_nan=False)
+_RESEND = st.frozensets(st.sampled_from(list(RecordState)))
 _OPERATIONS = st.one_of(
-    st.tuples(st.just("begin"), _KEYS, st.sampled_from([SCO, ORDERS])),
+    st.tuples(st.just("begin"), _KEYS, st.sampled_from([SCO, ORDERS]), st.none() | _RESEND),
+    st.tuples(st.just("release"), _KEYS, st.booleans()),
     st.tuples(
         st.just("accept"),
         _KEYS,
@@ -306,11 +427,17 @@ _OPERATIONS = st.one_of(
 )
 
 
-async def _apply(store: TrackingStore, operation: tuple[object, ...]) -> None:
+async def _apply(store: TrackingStore, operation: tuple[object, ...]) -> object:
+    """Run one operation; what it answered (begin's Begun), for comparing stores."""
     name, key, *args = operation
     assert isinstance(key, str)
     if name == "begin":
-        await store.begin(key, service=str(args[0]))
+        service, resend = args
+        if resend is None:
+            return await store.begin(key, service=str(service))
+        return await store.begin(key, service=str(service), resend=resend)  # type: ignore[arg-type]
+    if name == "release":
+        await store.release(key, sent=bool(args[0]))
     elif name == "accept":
         tid, service = args
         assert isinstance(tid, int)
@@ -330,26 +457,27 @@ async def _apply(store: TrackingStore, operation: tuple[object, ...]) -> None:
             history=history,  # type: ignore[arg-type]
             errors=errors,  # type: ignore[arg-type]
         )
+    return None
 
 
 async def _snapshot(store: TrackingStore) -> tuple[list[StoredRecord | None], list[StoredRecord]]:
     return [await store.get(k) for k in ("a", "b", "c", "transaction:7")], await store.unfinished()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(operations=st.lists(_OPERATIONS, max_size=14))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations=st.lists(_OPERATIONS, max_size=16))
 def test_sqlite_store_behaves_exactly_like_memory_store(
     operations: list[tuple[object, ...]],
 ) -> None:
-    """Any sequence of writes leaves SqliteStore (also after reopening) equal to MemoryStore."""
+    """Any sequence of begins (won or not), releases and writes gives SqliteStore the same
+    answers and records (also after reopening) as MemoryStore."""
 
     async def scenario(path: Path) -> None:
         memory = MemoryStore()
         sqlite = SqliteStore(path)
         async with sqlite:
             for operation in operations:
-                await _apply(memory, operation)
-                await _apply(sqlite, operation)
+                assert await _apply(sqlite, operation) == await _apply(memory, operation)
             assert await _snapshot(sqlite) == await _snapshot(memory)
         async with SqliteStore(path) as reopened:
             assert await _snapshot(reopened) == await _snapshot(memory)

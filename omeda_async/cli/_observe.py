@@ -9,10 +9,10 @@ what was recorded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from omeda_async._status import Outcome, StatusCode
-from omeda_async._store import RecordState, StoredRecord, TrackingStore
+from omeda_async._store import DEFAULT_RESEND, Begun, RecordState, StoredRecord, TrackingStore
 
 from ._progress import Board
 
@@ -29,8 +29,8 @@ class NullStore:
     def __repr__(self) -> str:
         return "NullStore()"
 
-    async def open(self) -> None:
-        return None
+    async def open(self) -> bool:
+        return False
 
     async def close(self) -> None:
         return None
@@ -38,7 +38,14 @@ class NullStore:
     async def get(self, key: str) -> StoredRecord | None:
         return None
 
-    async def begin(self, key: str, *, service: str) -> None:
+    async def begin(
+        self, key: str, *, service: str, resend: Collection[RecordState] = DEFAULT_RESEND
+    ) -> Begun:
+        # Nothing is remembered, so nothing is ever held: as with no store, the job
+        # itself keeps one key from being sent twice at once.
+        return Begun(won=True)
+
+    async def release(self, key: str, *, sent: bool) -> None:
         return None
 
     async def accept(self, key: str, transaction_id: int, *, service: str | None = None) -> None:
@@ -85,8 +92,8 @@ class ObservedStore:
         if self._on_change is not None:
             self._on_change()
 
-    async def open(self) -> None:
-        await self.inner.open()
+    async def open(self) -> bool:
+        return await self.inner.open()
 
     async def close(self) -> None:
         await self.inner.close()
@@ -98,8 +105,18 @@ class ObservedStore:
             self._board.on_known(record)
         return record
 
-    async def begin(self, key: str, *, service: str) -> None:
-        await self.inner.begin(key, service=service)
+    async def begin(
+        self, key: str, *, service: str, resend: Collection[RecordState] = DEFAULT_RESEND
+    ) -> Begun:
+        begun = await self.inner.begin(key, service=service, resend=resend)
+        record = begun.record
+        if not begun.won and record is not None and record.state is RecordState.ACCEPTED:
+            # Accepted in an earlier run and not finished: a tracking job follows it again.
+            self._board.on_known(record)
+        return begun
+
+    async def release(self, key: str, *, sent: bool) -> None:
+        await self.inner.release(key, sent=sent)
 
     async def accept(self, key: str, transaction_id: int, *, service: str | None = None) -> None:
         await self.inner.accept(key, transaction_id, service=service)
