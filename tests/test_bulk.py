@@ -861,3 +861,74 @@ async def test_an_exception_after_the_post_left_is_never_a_rejection(tmp_path: P
         assert again.attempts == 0
         assert len(fake.transactions) == 1
         assert fake.duplicates() == []
+
+
+# ---------------------------------------------------------- shared and owned stores
+
+
+@pytest.mark.parametrize("opened_by_caller", [True, False], ids=["opened", "inline"])
+async def test_two_jobs_sharing_one_store_queue_each_row_once(
+    tmp_path: Path, opened_by_caller: bool
+) -> None:
+    """One SqliteStore handed to two concurrent jobs of one process: each row is queued
+    once; the other job reports it skipped (in flight elsewhere, or already accepted)
+    (issue 15, item 2)."""
+    rows = [customer(i) for i in range(100)]
+    async with FakeOmeda(time_scale=100) as fake, fake.client() as client:
+        store = SqliteStore(tmp_path / "shared.db")
+        if opened_by_caller:
+            await store.open()
+        first, second = (client.submit_many(rows, concurrency=8, store=store) for _ in range(2))
+        one, two = await asyncio.gather(collect(first), collect(second))
+        assert len(fake.transactions) == 100
+        assert fake.duplicates() == []
+        assert all(len(ids) == 1 for ids in queued_by_row(fake).values())
+        by_row: dict[int, list[SubmissionOutcome]] = {}
+        for outcome in [*one, *two]:
+            by_row.setdefault(outcome.index, []).append(outcome)
+        for index, pair in by_row.items():
+            sent = [o for o in pair if not o.skipped]
+            assert len(sent) == 1, index
+            assert sent[0].state is RecordState.ACCEPTED
+            [other] = [o for o in pair if o.skipped]
+            assert other.in_flight_elsewhere or other.state is RecordState.ACCEPTED
+        assert first.summary.posts + second.summary.posts == 100
+        if opened_by_caller:
+            assert (await store.get(one[0].key)) is not None  # still the caller's, open  # type: ignore[arg-type]
+            await store.close()
+
+
+async def test_a_store_the_job_opened_is_closed_when_it_ends(tmp_path: Path) -> None:
+    """submit_many(..., store=SqliteStore(path)) does not keep the journal's lock after the
+    job; a store the caller opened stays open (issue 15, item 6)."""
+    journal = tmp_path / "j.db"
+    async with FakeOmeda(time_scale=100, scenario=QUICK_PATH) as fake, fake.client() as client:
+        outcomes = await collect(client.submit_many([customer(0)], store=SqliteStore(journal)))
+        assert outcomes[0].state is RecordState.ACCEPTED
+        async with SqliteStore(journal, lock_timeout=0) as again:  # the lock was let go
+            stored = await again.get(outcomes[0].key)  # type: ignore[arg-type]
+            assert stored is not None
+            assert stored.state is RecordState.ACCEPTED
+            await collect(
+                client.submit_many([customer(1)], store=again, track=True, poll_policy=FAST)
+            )
+            assert (await again.get(record_key(customer(1), CUSTOMERS))) is not None  # still open
+
+
+async def test_an_unknown_key_nested_deep_is_reported_as_that_field() -> None:
+    """A payload whose unknown key sits ~1,000 levels deep is rejected for the unknown field,
+    as validate says, not as a record that cannot be keyed (issue 15, item 11)."""
+    deep: dict[str, Any] = {}
+    level = deep
+    for _ in range(1_000):
+        level["Nested"] = {}
+        level = level["Nested"]
+    row = customer(0, Bogus=deep)
+    async with FakeOmeda(time_scale=100) as fake, fake.client() as client:
+        [outcome] = await collect(client.submit_many([row]))
+    assert outcome.state is RecordState.REJECTED
+    assert isinstance(outcome.error, PayloadValidationError)
+    assert [v.path for v in outcome.error.violations] == ["Bogus"]
+    assert "Unknown field 'Bogus'" in str(outcome.error)
+    assert "cannot key" not in str(outcome.error)
+    assert not fake.requests

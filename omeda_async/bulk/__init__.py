@@ -8,9 +8,11 @@ memory flat), gives each record a stable key, and runs at most
 outcomes are outcomes of their record, never the end of the job.
 
 With a store (``SqliteStore`` for durable work) each record is journaled:
-``begin`` (durable) before its POST, ``accept`` (durable) before its outcome
-is reported, ``reject`` or ``mark_unknown`` otherwise. Running the same job
-again with the same store:
+``begin`` (atomic and durable: the job wins the record, or learns what the store
+holds, in one step) before its POST, ``accept`` (durable) before its outcome is
+reported, ``reject`` or ``mark_unknown`` otherwise. Jobs sharing a store never
+send one record twice: a record another job is sending is reported skipped, in
+flight elsewhere. Running the same job again with the same store:
 
 - skips records already accepted or finished (re-tracking, with
   ``track=True``, the accepted-but-unfinished ones: ``poller.resume()``);
@@ -20,8 +22,9 @@ again with the same store:
 - resends records that were rejected (they were never queued).
 
 Only ``SubmissionOutcomeUnknown`` (DESIGN.md, "No duplicate submissions") and
-a stop (crash, ``aclose()``, a fatal error) between ``begin`` and Omeda's
-answer leave a record unknown.
+a stop (crash, ``aclose()``, a cancelled or dropped consumer, a fatal error)
+after a record's POST started and before Omeda's answer leave a record
+unknown; a record stopped before its POST started is handed back as it was.
 
 What stops a job (after every outcome produced so far is delivered): a wrong
 app id or input id (every further record would be refused too), a

@@ -22,13 +22,31 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 import attrs
 
-from omeda_async._errors import CustomerMergedError, OmedaError, SubmissionOutcomeUnknown
+from omeda_async._errors import (
+    CustomerMergedError,
+    OmedaError,
+    PayloadValidationError,
+    SubmissionOutcomeUnknown,
+)
 from omeda_async._status import Outcome
-from omeda_async._store import CUSTOMER_SERVICE, ORDER_SERVICE, RecordState, StoredRecord
+from omeda_async._store import (
+    CUSTOMER_SERVICE,
+    ORDER_SERVICE,
+    RecordState,
+    StoredRecord,
+    TrackingStore,
+    store_in_use,
+)
 from omeda_async.models._payloads import Order
 from omeda_async.models._responses import OrderReceipt, SubmissionReceipt
 
-from ._decide import AfterFailure, BeforeSending, after_failure, before_sending
+from ._decide import (
+    AfterFailure,
+    BeforeSending,
+    after_failure,
+    before_sending,
+    resendable_states,
+)
 from ._dependencies import DependencyGate
 from ._keys import key_of, request_body, with_field
 from ._options import SERVICE_OF_KIND, BulkOptions, BulkOverrides
@@ -95,6 +113,9 @@ class _Job:
             or options.run_processor
             or options.track
         )
+        # Keys this job began (and holds) but has not settled: True once the POST may
+        # have left. Released when the job ends, so a store outlives a stopped job.
+        self._claimed: dict[str, bool] = {}
         self._group: asyncio.TaskGroup | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.runner: asyncio.Task[None] | None = None
@@ -116,13 +137,15 @@ class _Job:
         Records in flight stay pending in the store (a re-run reports them
         unknown); tracked ones stay unfinished (a re-run resumes them).
         """
-        for task in list(self._tasks):
-            task.cancel()
         runner = self.runner
         if runner is None:
             self.finished = True
-        elif not runner.done():
-            runner.cancel()
+            return
+        if runner.done() or runner.cancelling():
+            return  # stopped already: a second cancel would cut its teardown short
+        for task in list(self._tasks):
+            task.cancel()
+        runner.cancel()
 
     async def aclose(self) -> None:
         self.stop()
@@ -145,40 +168,30 @@ class _Job:
         options = self.options
         store = options.store
         try:
-            if store is not None:
-                await store.open()
-            if options.track:
-                self._tracking = TrackingBridge(
-                    self.submitter,
-                    policy=options.poll_policy,
-                    store=store,
-                    max_tracked=options.max_tracked,
-                    window=None if options.ordered else self.pipeline.window,
-                    report=self._report_tracked,
-                )
-            try:
-                if self._tracking is not None and store is not None:
-                    await self._tracking.resume(store)
-                async with asyncio.TaskGroup() as group:
-                    self._group = group
-                    pipeline = self.pipeline
-                    self._spawn(pipeline.read(payloads, self._admit))
-                    # Without a store or transaction_of there is nothing to check before
-                    # a record's first POST: workers send straight away.
-                    checks = store is not None or self._deps is not None
-                    handle = self._check_then_submit if checks else self._submit
-                    for _ in range(options.concurrency):
-                        self._spawn(pipeline.work(handle))
+            async with contextlib.AsyncExitStack() as resources:
+                if store is not None:
+                    # Opened here unless the caller opened it; closed at the end if so.
+                    await resources.enter_async_context(store_in_use(store))
+                if options.track:
+                    self._tracking = TrackingBridge(
+                        self.submitter,
+                        policy=options.poll_policy,
+                        store=store,
+                        max_tracked=options.max_tracked,
+                        window=None if options.ordered else self.pipeline.window,
+                        report=self._report_tracked,
+                    )
+                try:
+                    if self._tracking is not None and store is not None:
+                        await self._tracking.resume(store)
+                    await self._work(payloads)
+                finally:
+                    self._group = None
                     if self._tracking is not None:
-                        self._spawn(self._tracking.feed())
-                    await pipeline.all_accounted.wait()
-                    for task in list(self._tasks):
-                        task.cancel()
-            finally:
-                self._group = None
-                if self._tracking is not None:
-                    # Unclaimed resumed trackings stop here; they stay unfinished in the store.
-                    await self._tracking.close()
+                        # Unclaimed resumed trackings stop here, unfinished in the store.
+                        await self._tracking.close()
+                    if store is not None and self._claimed:
+                        await self._release(store)
         except BaseExceptionGroup as group_error:
             self.fatal = _first_error(group_error)
         except asyncio.CancelledError:
@@ -189,6 +202,38 @@ class _Job:
             self.ended_at = self.submitter.clock.now()
             self.finished = True
             self.output.wake()
+
+    async def _work(self, payloads: Any) -> None:
+        """The reader, the workers (and the tracking feed) until every record is reported."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            pipeline = self.pipeline
+            self._spawn(pipeline.read(payloads, self._admit))
+            # Without transaction_of there is nothing to check before a record's
+            # first POST (the store's begin decides): workers send straight away.
+            handle = self._submit if self._deps is None else self._check_then_submit
+            for _ in range(self.options.concurrency):
+                self._spawn(pipeline.work(handle))
+            if self._tracking is not None:
+                self._spawn(self._tracking.feed())
+            await pipeline.all_accounted.wait()
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def _release(self, store: TrackingStore) -> None:
+        """Let go of the keys still held: a record whose POST never started is handed back
+        as it was; one whose POST may have left stays pending, for a re-run to report it
+        unknown (the job stopped before Omeda's answer)."""
+        claimed, self._claimed = self._claimed, {}
+        for key, sent in claimed.items():
+            try:
+                await store.release(key, sent=sent)
+            except (OmedaError, RuntimeError) as exc:
+                # The store is failing (likely why the job stops): the record stays
+                # pending, which a re-run reports unknown. Never sent twice either way.
+                if self.fatal is None:
+                    self.fatal = exc
+                return
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         assert self._group is not None
@@ -215,8 +260,14 @@ class _Job:
             if not isinstance(key, str) or not key:
                 raise TypeError("a record key must be a non-empty string")
         except Exception as exc:  # the caller's key function, on a malformed row
-            error = record_error(
-                "", f"cannot key this record ({type(exc).__name__}); nothing was sent.", "key"
+            # A payload that breaks a rule (an unknown key nested too deep for its
+            # canonical JSON, say) is rejected for the rule it breaks, as validate says.
+            error = (
+                body
+                if isinstance(body, PayloadValidationError)
+                else record_error(
+                    "", f"cannot key this record ({type(exc).__name__}); nothing was sent.", "key"
+                )
             )
             self._report(record, RecordState.REJECTED, None, error, None, False)
             return
@@ -231,22 +282,25 @@ class _Job:
     # -- what the store and the job already know ---------------------------------------
 
     async def _check_then_submit(self, record: Record) -> None:
-        if not record.checked:
+        """``transaction_of``: an Add Order waits for the record whose TransactionId it names."""
+        if not record.checked and record.service == ORDER_SERVICE:
             record.checked = True
             if await self._settled_before(record):
                 return
-            if self._deps is not None and not await self._deps.ready(record):
+            assert self._deps is not None
+            if not await self._deps.ready(record):
                 return
         await self._submit(record)
 
     async def _settled_before(self, record: Record) -> bool:
-        """Answer a record the store already holds; True if nothing is to be sent."""
+        """Answer an order the store settled in an earlier run, before it waits for anything."""
         store = self.options.store
         if store is None:
             return False
         assert record.key is not None
         stored = await store.get(record.key)
-        record.stored = stored
+        if stored is None or stored.state is RecordState.PENDING:
+            return False  # new, or in flight (here or elsewhere): begin decides
         decision = before_sending(
             stored,
             resend_unknown=self.options.resend_unknown,
@@ -254,15 +308,21 @@ class _Job:
         )
         if decision is BeforeSending.SEND:
             return False
-        assert stored is not None
+        record.stored = stored
         await self._settle(record, decision, stored)
         return True
 
-    async def _settle(self, record: Record, decision: BeforeSending, stored: StoredRecord) -> None:
+    async def _settle(
+        self, record: Record, decision: BeforeSending, stored: StoredRecord | None
+    ) -> None:
         """Report a record that is not sent in this run, as ``decision`` says."""
         key = record.key
         assert key is not None
         record.skipped = True
+        if decision is BeforeSending.IN_FLIGHT_ELSEWHERE or stored is None:
+            # Another job sending it reports it; nothing is sent, or recorded, here.
+            self._report(record, RecordState.PENDING, None, None, None, True)
+            return
         tid = stored.transaction_id if stored.service == CUSTOMER_SERVICE else None
         if decision is BeforeSending.FINISHED:
             await self._ended(key, tid, "")
@@ -276,8 +336,6 @@ class _Job:
             assert self._tracking is not None
             assert tid is not None
             await self._tracking.follow_resumed(record, tid)
-        elif decision is BeforeSending.IN_FLIGHT_ELSEWHERE:
-            self._report(record, RecordState.PENDING, None, None, None, True)
         else:  # UNKNOWN, or a stale PENDING to journal as unknown first
             if decision is BeforeSending.STALE_PENDING:
                 reason = (
@@ -311,9 +369,11 @@ class _Job:
         assert key is not None
         # Raises before anything is sent (a closed client, no input id): the job stops.
         input_id = submitter.check_submission(record.service, input_id=options.input_id)
+        if store is not None and not await self._begin(record, store):
+            return
         while True:
             if store is not None:
-                await store.begin(key, service=record.service)
+                self._claimed[key] = True  # from here on the POST may leave
             record.attempts += 1
             body = record.body
             try:
@@ -353,6 +413,43 @@ class _Job:
                 await self._accepted(record, receipt)
             return
 
+    async def _begin(self, record: Record, store: TrackingStore) -> bool:
+        """Take the record's key in the store (atomic); True to send it now.
+
+        Otherwise what the store holds says what the record is (skipped,
+        re-tracked, unknown, in flight elsewhere), and it is reported so.
+        """
+        key = record.key
+        assert key is not None
+        resend_unknown = self.options.resend_unknown
+        # Claimed before the await: a job stopped while the store answers hands it back.
+        self._claimed[key] = False
+        try:
+            begun = await store.begin(
+                key, service=record.service, resend=resendable_states(resend_unknown=resend_unknown)
+            )
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            del self._claimed[key]
+            raise
+        record.stored = begun.record
+        if begun.won:
+            return True
+        del self._claimed[key]
+        decision = before_sending(
+            begun.record,
+            resend_unknown=resend_unknown,
+            tracking=self._tracking is not None,
+            held_elsewhere=begun.held_elsewhere,
+        )
+        if decision is BeforeSending.SEND:
+            # The store would not give it although its record allows a send: another
+            # caller has it.
+            decision = BeforeSending.IN_FLIGHT_ELSEWHERE
+        await self._settle(record, decision, begun.record)
+        return False
+
     async def _failed(self, record: Record, exc: Exception, decision: AfterFailure) -> None:
         """Do what ``decision`` says of a record whose POST raised ``exc``."""
         if decision is AfterFailure.FAIL:
@@ -366,6 +463,7 @@ class _Job:
             assert isinstance(exc, OmedaError)
             if store is not None:
                 await store.mark_unknown(key, str(exc))
+                self._claimed.pop(key, None)
             await self._ended(key, None, "its outcome is unknown")
             self._report(record, RecordState.UNKNOWN, None, exc, None, record.skipped)
             return
@@ -376,6 +474,7 @@ class _Job:
             self.tally.pending_retries += 1
             if store is not None:
                 await store.reject(key, reasons(exc))
+                self._claimed.pop(key, None)  # begun again when it is retried
             self._spawn(self._retry_later(record))
             return
         await self._reject(record, exc)
@@ -392,6 +491,7 @@ class _Job:
         if key is not None:
             if store is not None:
                 await store.reject(key, reasons(exc))
+                self._claimed.pop(key, None)
             await self._ended(key, None, "it was rejected")
         self._report(record, RecordState.REJECTED, None, exc, None, record.skipped)
 
@@ -408,6 +508,7 @@ class _Job:
         if store is not None:
             # Durable before it is reported (DESIGN.md, "Nothing lost").
             await store.accept(key, stored_id, service=record.service)
+            self._claimed.pop(key, None)
             if tid is None:
                 # An OrderId cannot be followed with Transaction Lookup: nothing to resume.
                 await store.finish(key, outcome=Outcome.PENDING, status=None)
@@ -491,6 +592,25 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return errors[0] if errors else group
 
 
+class _Wakeup(asyncio.Future[None]):
+    """The consumer's wake-up: cancelling the consumer cancels it, and that stops the job.
+
+    ``Task.cancel()`` cancels the future its task awaits synchronously, so the
+    job stops at the very moment its consumer is cancelled: no POST starts
+    between the cancel and the consumer's next turn.
+    """
+
+    __slots__ = ("_job",)
+
+    def __init__(self, job: _Job) -> None:
+        super().__init__(loop=asyncio.get_running_loop())
+        self._job = job
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        self._job.stop()
+        return super().cancel(msg=msg)
+
+
 class BulkSubmission:
     """A running ``submit_many`` job: an async iterator of :class:`SubmissionOutcome`.
 
@@ -547,11 +667,12 @@ class BulkSubmission:
                     self._fatal_raised = True
                     raise job.fatal
                 raise StopAsyncIteration
-            waiter = output.waiter = asyncio.get_running_loop().create_future()
+            waiter = output.waiter = _Wakeup(job)
             try:
                 await waiter
             except asyncio.CancelledError:
-                # The consumer is cancelled: the job lives only while it is consumed.
+                # The consumer was cancelled (the job stopped then, see _Wakeup): wait
+                # for its teardown, so no task of it outlives this call.
                 await job.aclose()
                 raise
             finally:

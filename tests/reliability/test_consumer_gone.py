@@ -1,0 +1,198 @@
+"""The job lives only while it is consumed (issue 15, item 5).
+
+The README's pattern is ``async for outcome in client.submit_many(rows, ...)``.
+Cancelling the task that runs that loop, leaving the loop, or dropping the job
+stops it: no POST starts afterwards and no task of it is left. Records in
+flight end as on ``aclose()``: a record whose POST had started stays pending in
+the journal (a re-run reports it unknown, to reconcile); one whose POST had not
+started is handed back as it was (a re-run sends it). FakeOmeda's records are
+the judge: after the documented reconcile, every row is queued exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import random
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omeda_async import (
+    OmedaClient,
+    OrderReceipt,
+    PollPolicy,
+    RecordState,
+    SqliteStore,
+    SubmissionOutcome,
+    SubmissionReceipt,
+)
+from omeda_async.bulk import submit_many
+from omeda_async.testing import FakeOmeda, Faults
+from tests.reliability.test_cancellation import library_tasks, no_task_left
+from tests.support import QUICK_PATH, collect, eventually
+
+FAST = PollPolicy(initial_delay=1.0, multiplier=1.5, max_interval=2.0, deadline=600.0)
+TRIALS = 50
+ROWS = 24
+
+
+class Counting:
+    """A Submitter over a real client that notes each POST it starts (by FirstName)."""
+
+    def __init__(self, client: OmedaClient) -> None:
+        self._client = client
+        self.clock = client.clock
+        self.poller = client.poller
+        self.run_processor = client.run_processor
+        self.check_submission = client.check_submission
+        self.started: list[str] = []
+
+    def post_submission(
+        self, service: str, payload: Any, body: bytes | None, *, input_id: str | None
+    ) -> Awaitable[SubmissionReceipt | OrderReceipt]:
+        self.started.append(payload["FirstName"])
+        return self._client.post_submission(service, payload, body, input_id=input_id)
+
+
+def rows_of(trial: int) -> list[dict[str, Any]]:
+    return [
+        {"FirstName": f"T{trial}R{i}", "Emails": [{"EmailAddress": f"t{trial}r{i}@example.com"}]}
+        for i in range(ROWS)
+    ]
+
+
+def queued(fake: FakeOmeda, trial: int) -> dict[str, int]:
+    """How often the fake queued each row of ``trial`` (by FirstName)."""
+    counts: dict[str, int] = {}
+    for transaction in fake.transactions.values():
+        name = transaction.body.get("FirstName", "")
+        if isinstance(name, str) and name.startswith(f"T{trial}R"):
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def posts_received(fake: FakeOmeda, trial: int) -> int:
+    return sum(
+        1
+        for request in fake.requests
+        if request.method == "POST"
+        and isinstance(request.body, dict)
+        and str(request.body.get("FirstName", "")).startswith(f"T{trial}R")
+    )
+
+
+async def test_cancelling_the_consumer_stops_the_job_and_a_rerun_is_exact(
+    tmp_path: Path,
+) -> None:
+    """Seeded trials, each cancelling the README's loop at a random point (tracking or not,
+    a store the job opened or the caller's): no task left, no POST started after the
+    cancel, and a re-run plus the documented reconcile queues every row exactly once."""
+    faults = Faults(rates={"slow": 0.15}, slow_seconds=0.05, services=["storecustomerandorder"])
+    async with FakeOmeda(time_scale=500, scenario=QUICK_PATH, faults=faults, seed=3) as fake:
+        for trial in range(TRIALS):
+            await _cancel_then_rerun(fake, trial, tmp_path / f"journal-{trial}.db")
+        assert fake.duplicates() == []
+    await no_task_left()
+
+
+async def _cancel_then_rerun(fake: FakeOmeda, trial: int, journal: Path) -> None:
+    rng = random.Random(trial)
+    rows = rows_of(trial)
+    options: dict[str, Any] = {
+        "concurrency": rng.choice([1, 4, 8]),
+        "track": rng.random() < 0.5,
+        "ordered": rng.random() < 0.3,
+        "poll_policy": FAST,
+    }
+    caller_opens = rng.random() < 0.5
+    target = rng.randint(1, ROWS - 1)
+    got: list[SubmissionOutcome] = []
+    async with fake.client() as client:
+        counting = Counting(client)
+        store = SqliteStore(journal)
+        if caller_opens:
+            await store.open()
+
+        async def consume() -> None:
+            async for outcome in submit_many(counting, rows, store=store, **options):
+                got.append(outcome)
+
+        task = asyncio.create_task(consume())
+        await eventually(lambda: len(counting.started) >= target or task.done(), 30)
+        assert not task.done(), f"trial {trial}: the cancel must land mid-work"
+        started = len(counting.started)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert len(counting.started) == started, f"trial {trial}: a POST after the cancel"
+        assert library_tasks() == [], f"trial {trial}: a task outlived the cancel"
+        await eventually(lambda: fake.in_flight == 0, 30)
+        assert len(counting.started) == started
+        assert posts_received(fake, trial) <= started
+        if caller_opens:
+            await store.close()
+
+        queued_before = set(queued(fake, trial))
+        rerun = Counting(client)
+        again = await collect(submit_many(rerun, rows, store=SqliteStore(journal), **options))
+    by_name = {rows[o.index]["FirstName"]: o for o in again}
+    unknown = {name for name, o in by_name.items() if o.state is RecordState.UNKNOWN}
+    assert unknown <= set(counting.started), f"trial {trial}: unknown, yet never sent"
+    for earlier in got:  # reported before the cancel: not sent again
+        assert by_name[rows[earlier.index]["FirstName"]].skipped
+    assert not set(rerun.started) & queued_before, f"trial {trial}: queued twice"
+    # The documented reconcile: an unknown record Omeda did not queue is resent.
+    missing = [row for row in rows if row["FirstName"] in unknown - set(queued(fake, trial))]
+    async with fake.client() as client:
+        await collect(
+            client.submit_many(missing, store=SqliteStore(journal), resend_unknown=True, **options)
+        )
+    assert queued(fake, trial) == {row["FirstName"]: 1 for row in rows}, f"trial {trial}"
+
+
+@pytest.mark.parametrize("track", [False, True])
+async def test_leaving_the_loop_stops_the_job(track: bool) -> None:
+    """``break`` out of ``async for ... in client.submit_many(...)``: the job, no longer
+    referenced, stops at once: no POST starts after the break and its tasks end."""
+    async with (
+        FakeOmeda(time_scale=500, scenario=QUICK_PATH) as fake,
+        fake.client() as client,
+    ):
+        counting = Counting(client)
+        rows = (
+            {"FirstName": f"P{i}", "Emails": [{"EmailAddress": "p@x.com"}]} for i in range(10_000)
+        )
+        async for _ in submit_many(counting, rows, concurrency=4, track=track, poll_policy=FAST):
+            if len(counting.started) >= 20:
+                break
+        started = len(counting.started)
+        await eventually(lambda: library_tasks() == [], 10)
+        assert len(counting.started) == started
+        assert started < 60
+        assert len(fake.transactions) <= started
+    await no_task_left()
+
+
+async def test_a_dropped_job_is_stopped_when_collected() -> None:
+    """A job dropped mid-way (nothing refers to it any more) stops: no POST after, no task."""
+    async with (
+        FakeOmeda(time_scale=500, scenario=QUICK_PATH) as fake,
+        fake.client() as client,
+    ):
+        counting = Counting(client)
+        rows = (
+            {"FirstName": f"P{i}", "Emails": [{"EmailAddress": "p@x.com"}]} for i in range(10_000)
+        )
+        job = submit_many(counting, rows, concurrency=4)
+        await anext(job)
+        await eventually(lambda: len(counting.started) >= 5)  # the read-ahead allows 8
+        del job
+        gc.collect()
+        started = len(counting.started)
+        await eventually(lambda: library_tasks() == [], 10)
+        assert len(counting.started) == started
+        assert len(fake.transactions) <= started
+    await no_task_left()
