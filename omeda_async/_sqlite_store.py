@@ -549,6 +549,38 @@ def _connect(path: str, brand: str | None, lock_timeout: float) -> sqlite3.Conne
 # ----------------------------------------------------------- the writer thread
 
 
+class _OpenJournals:
+    """The journals stores of this process hold open (one store per journal).
+
+    SQLite's exclusive lock keeps other processes out; two stores of one
+    process opening one journal at the same moment could instead each take a
+    shared lock the other's commit waits for, and both fail after
+    ``lock_timeout``. Claimed here first, one of them wins at once and the
+    other is told the journal is in use.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._paths: set[str] = set()
+
+    def claim(self, path: str) -> None:
+        with self._lock:
+            if path in self._paths:
+                raise StoreError(
+                    f"journal {path} is in use by another store in this process "
+                    "(share that store between jobs instead)",
+                    path=path,
+                )
+            self._paths.add(path)
+
+    def free(self, path: str) -> None:
+        with self._lock:
+            self._paths.discard(path)
+
+
+_OPEN_HERE: Final = _OpenJournals()
+
+
 class _Job(Generic[_T]):
     """One operation for the writer thread and the future its caller awaits."""
 
@@ -664,8 +696,15 @@ class _Worker:
 
     def _run(self) -> None:
         try:
+            _OPEN_HERE.claim(self._path)
+        except StoreError as exc:
+            self._die(exc)
+            _settle(self._opened, exc=exc)
+            return
+        try:
             conn = _connect(self._path, self._brand, self._lock_timeout)
         except BaseException as exc:  # delivered to open(); the thread ends
+            _OPEN_HERE.free(self._path)
             self._die(exc)
             _settle(self._opened, exc=exc)
             return
@@ -696,6 +735,7 @@ class _Worker:
                 conn.close()
             except sqlite3.Error as exc:
                 closed_error = _write_error(exc, self._path, "close the journal")
+            _OPEN_HERE.free(self._path)
             self._die(RuntimeError(f"the journal {self._path} is closed"))
             if self._stop_job is not None:
                 _settle(self._stop_job.future, exc=closed_error)
