@@ -35,7 +35,7 @@ from ._environment import variable, with_environment
 from ._errors import AuthenticationError, BadRequestError, NotFoundError
 from ._policies import PollPolicy, RetryPolicy
 from ._poller import TrackingResult, TransactionPoller
-from ._ratelimit import TokenBucket
+from ._ratelimit import RateLimiter, TokenBucket
 from ._store import CUSTOMER_SERVICE, ORDER_SERVICE, TrackingStore
 from ._transport import (
     DEFAULT_MAX_RESPONSE_SIZE,
@@ -79,7 +79,7 @@ class ClientOptions(TypedDict, total=False):
     base_url: str | None
     session: aiohttp.ClientSession | None
     timeout: float
-    rate_limit: float | None
+    rate_limit: float | RateLimiter | None
     retry: RetryPolicy | None
     clock: Clock | None
     max_response_size: int
@@ -188,7 +188,9 @@ class OmedaClient:
     ``base_url`` overrides it (plain http only for loopback unless
     ``allow_insecure``). An injected ``session`` is used and never closed.
     ``timeout`` bounds each HTTP attempt (seconds); ``rate_limit`` (requests per
-    second) is one token bucket shared by every request of this client;
+    second) is one token bucket shared by every request of this client (or a
+    :class:`~omeda_async.RateLimiter` used as given, such as a fleet's shared
+    budget, ``PostgresStore.rate_limit``);
     ``retry`` is the default :class:`RetryPolicy`; ``clock`` times every wait;
     answers larger than ``max_response_size`` bytes are refused.
 
@@ -218,7 +220,7 @@ class OmedaClient:
         base_url: str | None = None,
         session: aiohttp.ClientSession | None = None,
         timeout: float = 30.0,
-        rate_limit: float | None = None,
+        rate_limit: float | RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
@@ -242,13 +244,21 @@ class OmedaClient:
                 f"session must be an aiohttp.ClientSession, not {type(session).__name__}"
             )
         self.timeout: float = _check_positive_number("timeout", timeout)
-        self.rate_limit: float | None = (
-            None if rate_limit is None else _check_positive_number("rate_limit", rate_limit)
-        )
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError(f"retry must be a RetryPolicy, not {type(retry).__name__}")
         self.retry: RetryPolicy = retry if retry is not None else RetryPolicy()
         self.clock: Clock = clock if clock is not None else SystemClock()
+        limiter: RateLimiter | None = None
+        if isinstance(rate_limit, RateLimiter):
+            # A limiter made elsewhere (a fleet's shared budget) is used as it is.
+            limiter = rate_limit
+            self.rate_limit: float | None = float(rate_limit.rate)
+        else:
+            self.rate_limit = (
+                None if rate_limit is None else _check_positive_number("rate_limit", rate_limit)
+            )
+            if self.rate_limit is not None:
+                limiter = TokenBucket(self.rate_limit, clock=self.clock)
         if (
             isinstance(max_response_size, bool)
             or not isinstance(max_response_size, int)
@@ -262,9 +272,7 @@ class OmedaClient:
             input_id=self._input_id,
             session=session,
             timeout=self.timeout,
-            rate_limit=(
-                None if self.rate_limit is None else TokenBucket(self.rate_limit, clock=self.clock)
-            ),
+            rate_limit=limiter,
             retry=self.retry,
             clock=self.clock,
             max_response_size=max_response_size,

@@ -11,10 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import math
+from typing import Protocol, runtime_checkable
 
 from ._clock import Clock
 
-__all__ = ["TokenBucket"]
+__all__ = ["RateLimiter", "TokenBucket"]
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """What a client's rate limit is: ``await acquire()`` before each request.
+
+    ``OmedaClient(rate_limit=20)`` builds a :class:`TokenBucket`; a limiter
+    object is used as given: ``PostgresStore.rate_limit(20)`` is one whose
+    budget every worker of a fleet shares.
+    """
+
+    @property
+    def rate(self) -> float:
+        """Requests per second on average."""
+        ...
+
+    async def acquire(self) -> None:
+        """Wait until the caller may send one request."""
+        ...
 
 
 class TokenBucket:

@@ -59,7 +59,7 @@ from ._errors import (
 )
 from ._json import error_messages, last, loads, values
 from ._policies import RETRY_AFTER_CAP, RetryPolicy
-from ._ratelimit import TokenBucket
+from ._ratelimit import RateLimiter
 from ._redact import Redactor, submitted_card
 
 __all__ = [
@@ -366,7 +366,7 @@ class Transport:
         input_id: str | None,
         session: aiohttp.ClientSession | None,
         timeout: float,
-        rate_limit: TokenBucket | None,
+        rate_limit: RateLimiter | None,
         retry: RetryPolicy,
         clock: Clock,
         max_response_size: int,

@@ -11,8 +11,10 @@ operation sequences and requires identical answers and records.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,7 @@ from omeda_async import (
     TrackingStore,
 )
 from omeda_async._store import transaction_key
+from tests.postgres.support import drop_schema, new_schema, postgres_dsn
 
 SCO = "storecustomerandorder"
 ORDERS = "orderqueue"
@@ -47,13 +50,33 @@ def _sqlite(tmp: Path) -> TrackingStore:
 STORES: dict[str, Callable[[Path], TrackingStore]] = {"memory": _memory, "sqlite": _sqlite}
 
 
-@pytest.fixture(params=sorted(STORES))
+@pytest.fixture(params=[*sorted(STORES), "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TrackingStore]:
-    """Each store kind, opened, closed after the test."""
+    """Each store kind (PostgresStore on a schema of its own), opened, closed after the test."""
+    if request.param == "postgres":
+        async with _postgres_store() as made:
+            yield made
+        return
     made = STORES[request.param](tmp_path)
     await made.open()
     yield made
     await made.close()
+
+
+@contextlib.asynccontextmanager
+async def _postgres_store() -> AsyncIterator[TrackingStore]:
+    """A PostgresStore on a fresh schema of the test server (skips without one)."""
+    dsn = postgres_dsn()
+    from omeda_async.postgres import PostgresStore
+
+    schema = new_schema()
+    made = PostgresStore(dsn, job="contract", schema=schema)
+    try:
+        await made.open()
+        yield made
+    finally:
+        await made.close()
+        await drop_schema(dsn, schema)
 
 
 async def _get(store: TrackingStore, key: str) -> StoredRecord:
@@ -484,3 +507,36 @@ def test_sqlite_store_behaves_exactly_like_memory_store(
 
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(scenario(Path(tmp) / "journal.db"))
+
+
+@pytest.fixture(scope="module")
+def postgres_journal() -> Iterator[tuple[str, str]]:
+    """The test server and a schema this module's differential test shares (a job per example)."""
+    dsn = postgres_dsn()
+    schema = new_schema()
+    yield dsn, schema
+    asyncio.run(drop_schema(dsn, schema))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations=st.lists(_OPERATIONS, max_size=14))
+def test_postgres_store_behaves_exactly_like_memory_store(
+    postgres_journal: tuple[str, str], operations: list[tuple[object, ...]]
+) -> None:
+    """Any sequence of writes leaves PostgresStore (also another store on the job) equal to MemoryStore."""
+    from omeda_async.postgres import PostgresStore
+
+    dsn, schema = postgres_journal
+    job = f"example-{uuid.uuid4().hex}"
+
+    async def scenario() -> None:
+        memory = MemoryStore()
+        async with PostgresStore(dsn, job=job, schema=schema) as postgres:
+            for operation in operations:
+                await _apply(memory, operation)
+                await _apply(postgres, operation)
+            assert await _snapshot(postgres) == await _snapshot(memory)
+        async with PostgresStore(dsn, job=job, schema=schema) as another:
+            assert await _snapshot(another) == await _snapshot(memory)
+
+    asyncio.run(scenario())

@@ -399,6 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_format(history, suppress=True)
 
+    from . import _fleet
+
+    _fleet.add_commands(commands, _subparser, _add_poll_options, _positive_int, _positive_float)
+
     from omeda_async.testing._main import DESCRIPTION, add_serve_options, epilog
 
     serve = commands.add_parser(
@@ -484,7 +488,7 @@ def run(argv: Sequence[str]) -> int:
     refused = _ignored_option(args)
     if refused is not None:
         return _fail(refused)
-    from . import _commands, _demo, _serve
+    from . import _commands, _demo, _fleet, _serve
 
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "demo": _demo.command,
@@ -493,6 +497,8 @@ def run(argv: Sequence[str]) -> int:
         "track": _commands.track,
         "history": _commands.history,
         "serve": _serve.command,
+        "enqueue": _fleet.enqueue,
+        "worker": _fleet.worker,
     }
     try:
         with _logging(args.verbose):

@@ -22,6 +22,7 @@ import attrs
 from omeda_async._client import OmedaClient
 from omeda_async._environment import ENVIRONMENT_VARIABLES as _VARIABLES
 from omeda_async._environment import with_environment
+from omeda_async._ratelimit import RateLimiter
 
 __all__ = ["ENVIRONMENT_VARIABLES", "ConfigError", "Settings", "settings_from"]
 
@@ -60,7 +61,7 @@ class Settings:
         brand: str = self.options["brand"]
         return brand
 
-    def client(self, *, rate_limit: float | None = None) -> OmedaClient:
+    def client(self, *, rate_limit: float | RateLimiter | None = None) -> OmedaClient:
         """An ``OmedaClient`` for these settings (ConfigError for values it refuses)."""
         try:
             return OmedaClient.from_env(

@@ -1,0 +1,26 @@
+"""``omeda_async.postgres``: a journal in PostgreSQL, shared by a fleet of workers.
+
+Install with ``pip install "omeda-async[postgres]"`` (asyncpg). Nothing else
+in ``omeda_async`` imports this package or asyncpg.
+
+- :class:`PostgresStore`: a ``TrackingStore`` every process and host naming
+  the same ``job`` shares (atomic begin, leases with fencing, the queue, the
+  fleet's rate budget, ``wait_finished``).
+- :func:`run_worker`: what ``omeda-async worker`` runs: submit queued records
+  and follow accepted transactions, with any number of workers on one job.
+"""
+
+from __future__ import annotations
+
+try:
+    import asyncpg  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        'omeda_async.postgres needs asyncpg: pip install "omeda-async[postgres]"'
+    ) from exc
+
+from ._errors import LeaseLostError
+from ._queue import Enqueued
+from ._store import PostgresStore, StoreCounts
+
+__all__ = ["Enqueued", "LeaseLostError", "PostgresStore", "StoreCounts"]
