@@ -30,7 +30,9 @@ when, compared with the database's ``now()``, never a worker's clock;
 ``fence`` is the number of the last lease taken on it. A write of someone who
 holds a lease must carry its fence (:data:`MAY_WRITE`): once another worker
 took the row over, the number moved on and the stale write changes nothing.
-Someone holding nothing may write a row only while nobody holds it.
+Someone holding nothing may write a row only while nobody holds it, and such
+a write takes the number on (it is a takeover: a former holder's late write
+is refused from then on).
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ ON CONFLICT (job, key) DO UPDATE
    SET state = 'accepted', transaction_id = $3, service = coalesce($5, r.service),
        payload = NULL, lease_owner = NULL, lease_until = NULL,
        started = extract(epoch FROM now()), next_due = now(), unchanged = 0, seen = NULL,
-       written_at = now()
+       written_at = now(), fence = CASE WHEN $4::bigint IS NULL THEN nextval('{s}.fences') ELSE r.fence END
  WHERE {MAY_WRITE}
 RETURNING r.fence"""
         # reject / mark_unknown: $1 job, $2 key, $3 state, $4 fence held, $5 errors
@@ -155,7 +157,8 @@ RETURNING r.fence"""
 WITH up AS (
     INSERT INTO {s}.records AS r (job, key, seq, state, errors) VALUES ($1, $2, $6, $3, $5)
     ON CONFLICT (job, key) DO UPDATE
-       SET state = $3, errors = $5, lease_owner = NULL, lease_until = NULL, written_at = now()
+       SET state = $3, errors = $5, lease_owner = NULL, lease_until = NULL, written_at = now(),
+           fence = CASE WHEN $4::bigint IS NULL THEN nextval('{s}.fences') ELSE r.fence END
      WHERE {MAY_WRITE}
     RETURNING r.job, r.key
 )
@@ -172,8 +175,7 @@ ON CONFLICT (job, key) DO UPDATE
        lease_owner = CASE WHEN r.state = 'accepted' THEN $7 ELSE r.lease_owner END,
        lease_until = CASE WHEN r.state = 'accepted' THEN now() + $8 * interval '1 second'
                      ELSE r.lease_until END,
-       fence = CASE WHEN r.state = 'accepted' AND r.fence IS DISTINCT FROM $4::bigint
-               THEN nextval('{s}.fences') ELSE r.fence END
+       fence = CASE WHEN $4::bigint IS NULL THEN nextval('{s}.fences') ELSE r.fence END
  WHERE {MAY_WRITE}
 RETURNING r.fence, r.lease_owner = $7 AS held"""
         # $1 job, $2 key, $3 outcome, $4 fence held, $5 status, $6 errors, $7 history or
@@ -185,7 +187,7 @@ WITH up AS (
     ON CONFLICT (job, key) DO UPDATE
        SET state = 'finished', outcome = $3, status = $5, errors = $6,
            history = coalesce($7::jsonb, r.history), lease_owner = NULL, lease_until = NULL,
-           next_due = NULL, written_at = now()
+           next_due = NULL, written_at = now(), fence = CASE WHEN $4::bigint IS NULL THEN nextval('{s}.fences') ELSE r.fence END
      WHERE {MAY_WRITE}
     RETURNING r.job, r.key
 )
@@ -255,7 +257,7 @@ RETURNING r.seq, r.key, r.fence, r.payload::text"""
         self.claim_due = f"""
 WITH c AS (
     SELECT job, key FROM {s}.records
-     WHERE job = $1 AND state = 'accepted' AND service = 'storecustomerandorder'
+     WHERE job = $1 AND state = 'accepted' AND service IS DISTINCT FROM 'orderqueue'
        AND next_due <= now() AND (lease_owner IS NULL OR lease_until < now())
      ORDER BY next_due LIMIT $3 FOR UPDATE SKIP LOCKED
 )

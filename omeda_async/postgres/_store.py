@@ -333,7 +333,9 @@ class PostgresStore:
         fence = holds.fences.get(key)
         row = await db.fetchrow(sql, self._job, key, args[0], fence, *args[1:], seq, doing=doing)
         if row is None:
-            holds.drop(key)
+            # Its fence stays: every later write of this store on the key carries the
+            # stale number and is refused too (the job stops on the first anyway).
+            holds.sending.pop(key, None)
             raise refused(self.where, key, fence is not None)
         return row
 
