@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import bulk, fake, payload, polling, scale, throughput
+from . import bulk, fake, fleet, payload, polling, scale, throughput
 from ._common import Section, Table, machine
 
 BENCHMARKS: dict[str, Callable[[bool], Section]] = {
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[bool], Section]] = {
     "polling": polling.run,
     "scale": scale.run,
     "bulk": bulk.run,
+    "fleet": fleet.run,
 }
 RESULTS = Path(__file__).with_name("results.json")
 

@@ -13,17 +13,20 @@ its README text says it takes: TransactionIds, or a JSON-lines file of rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import attrs
 import pytest
 
 from omeda_async.testing import FakeOmeda
+from tests.postgres.support import postgres_dsn
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 RUN_ELSEWHERE = "## Testing your own integration"
@@ -124,6 +127,36 @@ async def test_the_readme_example_runs(block: Block, served: FakeOmeda, tmp_path
         OMEDA_APP_ID=served.app_id,
         OMEDA_INPUT_ID=served.input_id,
     )
+    async with _database_for(block) as dsn:
+        if dsn is not None:
+            env["OMEDA_POSTGRES_DSN"] = dsn
+        await _run_example(block, served, tmp_path, script, env)
+
+
+@contextlib.asynccontextmanager
+async def _database_for(block: Block) -> AsyncIterator[str | None]:
+    """A database of its own for an example of "Scaling out" (it uses the default schema)."""
+    if "OMEDA_POSTGRES_DSN" not in block.code:
+        yield None
+        return
+    dsn = postgres_dsn()
+    import asyncpg
+
+    name = f"readme_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+        try:
+            yield dsn.rsplit("/", 1)[0] + "/" + name
+        finally:
+            await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+async def _run_example(
+    block: Block, served: FakeOmeda, tmp_path: Path, script: Path, env: dict[str, str]
+) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(script),

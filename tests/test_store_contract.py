@@ -523,7 +523,7 @@ def postgres_journal() -> Iterator[tuple[str, str]]:
 def test_postgres_store_behaves_exactly_like_memory_store(
     postgres_journal: tuple[str, str], operations: list[tuple[object, ...]]
 ) -> None:
-    """Any sequence of writes leaves PostgresStore (also another store on the job) equal to MemoryStore."""
+    """Any sequence of writes leaves PostgresStore (and another store on the job) as MemoryStore."""
     from omeda_async.postgres import PostgresStore
 
     dsn, schema = postgres_journal

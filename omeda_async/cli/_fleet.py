@@ -412,5 +412,8 @@ class _Work:
             )
         if final:
             succeeded = summary.tracked[Outcome.SUCCEEDED]
-            mine = f"stopped after {summary.elapsed:.1f}s: {mine} ({succeeded} succeeded)"
+            mine = (
+                f"stopped after {summary.elapsed:.1f}s: {mine} ({succeeded} succeeded); "
+                f"{summary.statements} database statements"
+            )
         self.err.print(mine, soft_wrap=True, highlight=False)

@@ -6,7 +6,7 @@ in ``omeda_async`` imports this package or asyncpg.
 - :class:`PostgresStore`: a ``TrackingStore`` every process and host naming
   the same ``job`` shares (atomic begin, leases with fencing, the queue, the
   fleet's rate budget, ``wait_finished``).
-- :func:`run_worker`: what ``omeda-async worker`` runs: submit queued records
+- :class:`Worker`: what ``omeda-async worker`` runs: submit queued records
   and follow accepted transactions, with any number of workers on one job.
 """
 
@@ -22,5 +22,16 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 from ._errors import LeaseLostError
 from ._queue import Enqueued
 from ._store import PostgresStore, StoreCounts
+from ._tracker import FleetTracker, Followed
+from ._worker import Worker, WorkerSummary
 
-__all__ = ["Enqueued", "LeaseLostError", "PostgresStore", "StoreCounts"]
+__all__ = [
+    "Enqueued",
+    "FleetTracker",
+    "Followed",
+    "LeaseLostError",
+    "PostgresStore",
+    "StoreCounts",
+    "Worker",
+    "WorkerSummary",
+]

@@ -148,7 +148,8 @@ ON CONFLICT (job, key) DO UPDATE
    SET state = 'accepted', transaction_id = $3, service = coalesce($5, r.service),
        payload = NULL, lease_owner = NULL, lease_until = NULL,
        started = extract(epoch FROM now()), next_due = now(), unchanged = 0, seen = NULL,
-       written_at = now(), fence = CASE WHEN $4::bigint IS NULL THEN nextval('{s}.fences') ELSE r.fence END
+       written_at = now(),
+       fence = CASE WHEN $4::bigint IS NULL THEN nextval('{s}.fences') ELSE r.fence END
  WHERE {MAY_WRITE}
 RETURNING r.fence"""
         # reject / mark_unknown: $1 job, $2 key, $3 state, $4 fence held, $5 errors
@@ -187,7 +188,8 @@ WITH up AS (
     ON CONFLICT (job, key) DO UPDATE
        SET state = 'finished', outcome = $3, status = $5, errors = $6,
            history = coalesce($7::jsonb, r.history), lease_owner = NULL, lease_until = NULL,
-           next_due = NULL, written_at = now(), fence = CASE WHEN $4::bigint IS NULL THEN nextval('{s}.fences') ELSE r.fence END
+           next_due = NULL, written_at = now(),
+           fence = CASE WHEN $4::bigint IS NULL THEN nextval('{s}.fences') ELSE r.fence END
      WHERE {MAY_WRITE}
     RETURNING r.job, r.key
 )

@@ -82,6 +82,8 @@ class WorkerSummary:
     lookups: int = 0
     refused: int = 0
     """Late writes of this worker refused by the fence (it stalled past a lease)."""
+    statements: int = 0
+    """Statements this worker ran on the database."""
     elapsed: float = 0.0
 
     @property
@@ -183,6 +185,7 @@ class Worker:
             if self.tracker is not None:
                 self.summary.lookups = self.tracker.lookups
                 self.summary.refused += self.tracker.refused
+            self.summary.statements = store.database.statements
             with contextlib.suppress(Exception):
                 await store.release_all()
             if opened:

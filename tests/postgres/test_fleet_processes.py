@@ -20,7 +20,7 @@ import pytest
 
 from omeda_async.postgres import PostgresStore
 from omeda_async.testing import FakeOmeda
-from tests.support import customer
+from tests.support import customer, eventually
 
 RECORDS = 2000
 CONCURRENCY = 8
@@ -73,9 +73,7 @@ async def test_a_killed_worker_costs_no_duplicate_and_loses_nothing(
             assert (await store.enqueue([customer(i) for i in range(RECORDS)])).added == RECORDS
             workers = [await _spawn(fake, dsn, schema) for _ in range(3)]
             try:
-                async with asyncio.timeout(60):
-                    while len(fake.transactions) < RECORDS // 3:
-                        await asyncio.sleep(0.02)
+                await eventually(lambda: len(fake.transactions) >= RECORDS // 3)
                 workers[0].send_signal(signal.SIGKILL)
                 killed_at = len(fake.transactions)
                 workers.append(await _spawn(fake, dsn, schema))

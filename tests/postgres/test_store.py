@@ -16,6 +16,7 @@ import pytest
 from omeda_async import IncompatibleStoreError, Outcome, RecordState, StatusCode, StoreError
 from omeda_async.postgres import LeaseLostError, PostgresStore
 from tests.postgres.support import admin
+from tests.support import eventually
 
 SCO = "storecustomerandorder"
 # Registered with the secrets guard (tests/conftest.py): it must never be shown.
@@ -28,8 +29,7 @@ async def expire(dsn: str, schema: str, key: str) -> None:
     """Run a record's lease out, as time would (the database's clock decides)."""
     async with admin(dsn) as conn:
         await conn.execute(
-            f"UPDATE {schema}.records SET lease_until = now() - interval '1 second' "
-            "WHERE key = $1",
+            f"UPDATE {schema}.records SET lease_until = now() - interval '1 second' WHERE key = $1",
             key,
         )
 
@@ -41,7 +41,9 @@ async def row(dsn: str, schema: str, key: str) -> dict[str, Any]:
     return dict(found)
 
 
-def with_password(dsn: str, password: str, *, user: str | None = None, port: int | None = None) -> str:
+def with_password(
+    dsn: str, password: str, *, user: str | None = None, port: int | None = None
+) -> str:
     url = urllib.parse.urlsplit(dsn)
     netloc = f"{user or url.username}:{password}@{url.hostname}:{port or url.port}"
     return urllib.parse.urlunsplit(url._replace(netloc=netloc))
@@ -114,9 +116,7 @@ async def test_another_applications_schema_is_refused_and_untouched(
     with pytest.raises(IncompatibleStoreError, match="another application's tables"):
         await make_store().open()
     async with admin(dsn) as conn:
-        tables = await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema
-        )
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
     assert [t[0] for t in tables] == ["accounts"]
 
 
@@ -137,9 +137,7 @@ async def test_a_newer_schema_is_refused(dsn: str, schema: str, make_store: Make
     async with make_store() as store:
         await store.begin("k", service=SCO)
     async with admin(dsn) as conn:
-        await conn.execute(
-            f"UPDATE {schema}.meta SET value = '99' WHERE key = 'schema_version'"
-        )
+        await conn.execute(f"UPDATE {schema}.meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(IncompatibleStoreError, match="newer omeda_async"):
         await make_store().open()
 
@@ -228,7 +226,7 @@ async def test_a_crashed_senders_record_is_stale_after_its_lease(
 async def test_a_stale_owner_is_refused_even_after_the_new_owner_released_the_record(
     dsn: str, schema: str, make_store: MakeStore
 ) -> None:
-    """The fence, not the owner column, decides: a finished takeover still refuses the stale write."""
+    """The fence, not the owner column, decides: a takeover that ended still refuses it."""
     async with make_store() as stale, make_store() as other:
         assert await stale.begin("k", service=SCO, resend=[RecordState.PENDING])
         await expire(dsn, schema, "k")
@@ -273,9 +271,7 @@ async def test_renew_extends_every_lease_in_one_statement(
             )
         assert await store.renew() == 3
         async with admin(dsn) as conn:
-            least = await conn.fetchval(
-                f"SELECT min(lease_until - now()) FROM {schema}.records"
-            )
+            least = await conn.fetchval(f"SELECT min(lease_until - now()) FROM {schema}.records")
     assert least.total_seconds() > 500
 
 
@@ -336,16 +332,17 @@ async def test_a_connection_killed_mid_write_is_a_clear_error_then_the_store_rec
             await conn.execute(f"SELECT 1 FROM {schema}.records WHERE key = 'a' FOR UPDATE")
             writing = asyncio.ensure_future(store.accept("a", 1))
             # Until the write is blocked on our lock (asked of the server, not guessed).
-            while not await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE application_name = 'omeda_async' AND wait_event_type = 'Lock'"
-            ):
-                await asyncio.sleep(0.01)
+            await eventually(
+                lambda: conn.fetchval(
+                    "SELECT count(*) > 0 FROM pg_stat_activity "
+                    "WHERE application_name = 'omeda_async' AND wait_event_type = 'Lock'"
+                )
+            )
             await conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE application_name = 'omeda_async' AND wait_event_type = 'Lock'"
             )
-            with pytest.raises(StoreError, match="lost the connection.*may or may not"):
+            with pytest.raises(StoreError, match=r"lost the connection.*may or may not"):
                 await writing
         await store.accept("a", 1)  # the pool connects again
         record = await store.get("a")

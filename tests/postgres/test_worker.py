@@ -8,6 +8,7 @@ waited for.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -15,13 +16,13 @@ from typing import Any
 import pytest
 
 from omeda_async import Outcome, PollPolicy, RecordState, StatusCode
-from omeda_async.postgres import PostgresStore
 from omeda_async._schedule import Step
+from omeda_async.postgres import PostgresStore
 from omeda_async.postgres._tracker import FleetTracker, Followed, _Row
 from omeda_async.postgres._worker import Worker
 from omeda_async.testing import FakeOmeda
 from tests.postgres.support import admin
-from tests.support import customer
+from tests.support import customer, eventually
 
 SCO = "storecustomerandorder"
 FAST = PollPolicy(initial_delay=0.05, max_interval=0.2, deadline=600, not_found_grace=60)
@@ -72,8 +73,7 @@ async def test_a_clean_stop_releases_every_lease_and_hands_claims_back(
         async with fake.client() as client:
             worker = Worker(client, store, track=False, concurrency=4, claim_interval=0.05)
             running = asyncio.ensure_future(worker.run(stop))
-            while len(fake.requests) < 4:
-                await asyncio.sleep(0.01)
+            await eventually(lambda: len(fake.requests) >= 4)
             stop.set()
             summary = await running
         async with admin(dsn) as conn:
@@ -85,7 +85,12 @@ async def test_a_clean_stop_releases_every_lease_and_hands_claims_back(
     sent = summary.submitted[RecordState.ACCEPTED]
     assert 4 <= sent < 100
     assert held == 0
-    assert (counts.accepted, counts.queued, counts.pending, counts.claimed) == (sent, 100 - sent, 0, 0)
+    assert (counts.accepted, counts.queued, counts.pending, counts.claimed) == (
+        sent,
+        100 - sent,
+        0,
+        0,
+    )
     assert len(fake.transactions) == sent
 
 
@@ -122,55 +127,54 @@ async def test_a_dead_trackers_transactions_are_taken_over_and_its_late_writes_r
     dsn: str, schema: str, make_store: MakeStore
 ) -> None:
     """A tracker died mid-lookup: after its lease another takes the row on; its write is refused."""
-    async with FakeOmeda(time_scale=3600, seed=6) as fake:
-        async with fake.client() as client:
-            receipt = await client.store_customer_and_order(customer(1))
-            async with make_store() as dead, make_store() as alive:
-                await dead.accept("k", receipt.transaction_id)
-                stalled = FleetTracker(client, dead, policy=FAST)
-                db = dead.database
-                async with admin(dsn) as conn:
-                    await conn.execute(f"UPDATE {schema}.records SET next_due = now()")
-                claimed = await db.fetch(
-                    db.sql.claim_due, dead.job, dead.owner, 10, dead.lease, doing="claim"
+    async with FakeOmeda(time_scale=3600, seed=6) as fake, fake.client() as client:
+        receipt = await client.store_customer_and_order(customer(1))
+        async with make_store() as dead, make_store() as alive:
+            await dead.accept("k", receipt.transaction_id)
+            stalled = FleetTracker(client, dead, policy=FAST)
+            db = dead.database
+            async with admin(dsn) as conn:
+                await conn.execute(f"UPDATE {schema}.records SET next_due = now()")
+            claimed = await db.fetch(
+                db.sql.claim_due, dead.job, dead.owner, 10, dead.lease, doing="claim"
+            )
+            assert [r["key"] for r in claimed] == ["k"]
+            # Another tracker finds nothing while the lease is live ...
+            assert await FleetTracker(client, alive, policy=FAST)._claim(10) == 0
+            async with admin(dsn) as conn:
+                await conn.execute(
+                    f"UPDATE {schema}.records SET lease_until = now() - interval '1 second'"
                 )
-                assert [r["key"] for r in claimed] == ["k"]
-                # Another tracker finds nothing while the lease is live ...
-                assert await FleetTracker(client, alive, policy=FAST)._claim(10) == 0
-                async with admin(dsn) as conn:
-                    await conn.execute(
-                        f"UPDATE {schema}.records SET lease_until = now() - interval '1 second'"
-                    )
-                # ... and takes it once the lease ran out, continuing the schedule.
-                results: list[Followed] = []
-                tracker = FleetTracker(
-                    client, alive, policy=FAST, claim_interval=0.05, on_result=results.append
-                )
-                stop = asyncio.Event()
-                following = asyncio.ensure_future(tracker.run(stop, drain=True))
-                async with asyncio.timeout(30):
-                    await following
-                # The stalled tracker wakes with its old claim: its write changes nothing.
-                old = claimed[0]
-                await stalled._write(
-                    _Row(
-                        key="k",
-                        fence=old["fence"],
-                        transaction_id=receipt.transaction_id,
-                        status=None,
-                        unchanged=0,
-                        started=old["started"],
-                        seen=None,
-                        db_now=old["now"],
-                        claimed_at=0.0,
-                    ),
-                    Step(Outcome.FAILED),
-                    StatusCode(9),
-                    0,
-                    ("stale",),
-                    changed=True,
-                )
-                record = await alive.get("k")
+            # ... and takes it once the lease ran out, continuing the schedule.
+            results: list[Followed] = []
+            tracker = FleetTracker(
+                client, alive, policy=FAST, claim_interval=0.05, on_result=results.append
+            )
+            stop = asyncio.Event()
+            following = asyncio.ensure_future(tracker.run(stop, drain=True))
+            async with asyncio.timeout(30):
+                await following
+            # The stalled tracker wakes with its old claim: its write changes nothing.
+            old = claimed[0]
+            await stalled._write(
+                _Row(
+                    key="k",
+                    fence=old["fence"],
+                    transaction_id=receipt.transaction_id,
+                    status=None,
+                    unchanged=0,
+                    started=old["started"],
+                    seen=None,
+                    db_now=old["now"],
+                    claimed_at=0.0,
+                ),
+                Step(Outcome.FAILED),
+                StatusCode(9),
+                0,
+                ("stale",),
+                changed=True,
+            )
+            record = await alive.get("k")
     assert [r.outcome for r in results] == [Outcome.SUCCEEDED]
     assert stalled.refused == 1
     assert record is not None
@@ -193,8 +197,7 @@ async def test_a_transactions_schedule_lives_in_its_row(
             slow = PollPolicy(initial_delay=5, max_interval=120, multiplier=2, jitter=False)
             tracker = FleetTracker(client, store, policy=slow)
             assert await tracker._claim(10) == 1
-            while tracker.lookups < 1 or tracker._in_flight:
-                await asyncio.sleep(0.01)
+            await eventually(lambda: tracker.lookups >= 1 and not tracker._in_flight)
             async with admin(dsn) as conn:
                 state = await conn.fetchrow(
                     f"SELECT status, unchanged, seen, next_due - now() AS wait, lease_owner "
@@ -218,7 +221,7 @@ async def test_the_fleets_budget_hands_each_slot_out_once(make_store: MakeStore)
                 await limit._reserve()
         # Slots are local monotonic times, measured against the same database clock.
         slots = sorted(t for limit in limits for t in limit._slots)
-    gaps = [later - earlier for earlier, later in zip(slots, slots[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(slots)]
     assert len(slots) == 8 * 5
     assert min(gaps) >= 1 / 50 - 0.005  # the offset estimate's error, not a budget overrun
     assert sum(gaps) / len(gaps) == pytest.approx(1 / 50, rel=0.1)
