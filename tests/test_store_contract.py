@@ -518,12 +518,13 @@ def postgres_journal() -> Iterator[tuple[str, str]]:
     asyncio.run(drop_schema(dsn, schema))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(operations=st.lists(_OPERATIONS, max_size=14))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations=st.lists(_OPERATIONS, max_size=16))
 def test_postgres_store_behaves_exactly_like_memory_store(
     postgres_journal: tuple[str, str], operations: list[tuple[object, ...]]
 ) -> None:
-    """Any sequence of writes leaves PostgresStore (and another store on the job) as MemoryStore."""
+    """Any sequence of begins (won or not), releases and writes gives PostgresStore the same
+    answers and records (also in another store on the job) as MemoryStore."""
     from omeda_async.postgres import PostgresStore
 
     dsn, schema = postgres_journal
@@ -533,8 +534,7 @@ def test_postgres_store_behaves_exactly_like_memory_store(
         memory = MemoryStore()
         async with PostgresStore(dsn, job=job, schema=schema) as postgres:
             for operation in operations:
-                await _apply(memory, operation)
-                await _apply(postgres, operation)
+                assert await _apply(postgres, operation) == await _apply(memory, operation)
             assert await _snapshot(postgres) == await _snapshot(memory)
         async with PostgresStore(dsn, job=job, schema=schema) as another:
             assert await _snapshot(another) == await _snapshot(memory)
