@@ -37,6 +37,7 @@ from ._errors import (
 )
 from ._policies import PollPolicy, RetryPolicy
 from ._poller import Anomaly, StatusEvent, Tracking, TrackingResult, TransactionPoller
+from ._ratelimit import RateLimiter
 from ._sqlite_store import SqliteStore
 from ._status import Outcome, Stage, StatusCode, Transition, classify_transition
 from ._store import Begun, MemoryStore, RecordState, StoredRecord, TrackingStore
@@ -126,6 +127,7 @@ __all__ = [
     "ProductOrderHistory",
     "ProductUpdate",
     "RateLimitedError",
+    "RateLimiter",
     "RecordState",
     "RetryPolicy",
     "ScaledClock",

@@ -8,6 +8,7 @@ EXPECTED = {
     # Client, stores, policies, clock
     "OmedaClient", "MemoryStore", "SqliteStore", "TrackingStore", "StoredRecord", "Begun",
     "RecordState", "PollPolicy", "RetryPolicy", "Clock", "SystemClock", "ScaledClock",
+    "RateLimiter",
     # Status state machine
     "StatusCode", "Stage", "Outcome", "Transition", "classify_transition",
     # Poller and bulk
@@ -36,6 +37,25 @@ EXPECTED = {
 def test_all_is_exactly_the_contract() -> None:
     """Adding or removing a public name is a deliberate change to this list."""
     assert set(omeda_async.__all__) == EXPECTED
+
+
+def test_the_postgres_package_is_apart() -> None:
+    """omeda_async.postgres (the extra) exports the fleet's names; the root never imports it."""
+    import subprocess
+    import sys
+
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys, omeda_async, omeda_async.cli._app; "
+         "print('asyncpg' in sys.modules, 'omeda_async.postgres' in sys.modules)"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert imported.stdout.split() == ["False", "False"]
+    from omeda_async import postgres
+
+    assert set(postgres.__all__) == {
+        "PostgresStore", "StoreCounts", "Enqueued", "LeaseLostError",
+        "Worker", "WorkerSummary", "FleetTracker", "Followed",
+    }  # fmt: skip
 
 
 def test_all_is_sorted_and_unique() -> None:
