@@ -108,7 +108,7 @@ async def _scale_run(count: int, *, measure_memory: bool, longest: float) -> dic
     cpu1 = time.process_time()
     # The scheduler writes every id to the store before its first lookup; the
     # poller has no public "registered" signal, so peek between loop turns.
-    while poller._unregistered:  # noqa: ASYNC110
+    while poller._dispatcher.admitting:  # noqa: ASYNC110
         await asyncio.sleep(0)
     cpu2 = time.process_time()
     registered = tracemalloc.get_traced_memory()[0] - baseline if measure_memory else 0

@@ -36,6 +36,7 @@ from ._errors import AuthenticationError, BadRequestError, NotFoundError
 from ._policies import PollPolicy, RetryPolicy
 from ._poller import TrackingResult, TransactionPoller
 from ._ratelimit import RateLimiter, TokenBucket
+from ._rhythm import RhythmMemory
 from ._store import CUSTOMER_SERVICE, ORDER_SERVICE, TrackingStore
 from ._transport import (
     DEFAULT_MAX_RESPONSE_SIZE,
@@ -207,6 +208,7 @@ class OmedaClient:
         "max_response_size",
         "rate_limit",
         "retry",
+        "rhythm_memory",
         "timeout",
     )
 
@@ -266,6 +268,9 @@ class OmedaClient:
         ):
             raise ValueError(f"max_response_size must be a positive int, not {max_response_size!r}")
         self.max_response_size: int = max_response_size
+        # What pollers learn about this brand's queue, shared by all of them and by
+        # wait_for_transaction (internal: the schedule's business, see _rhythm).
+        self.rhythm_memory = RhythmMemory()
         self._transport = Transport(
             base_url=self.base_url,
             app_id=checked_app_id,

@@ -4,28 +4,26 @@ Both POST services only *queue* data; Transaction Lookup
 (``GET /transaction/{id}/*``) then reports each record's status code until
 processing ends. The poller follows any number of transactions at once with:
 
-- **one scheduler**: a heap of ``(due, seq, tracking)``; one loop sleeps on the
-  injected ``Clock`` until the earliest lookup is due (or a new, earlier one is
-  tracked) and hands due transactions to a pool of at most ``max_in_flight``
-  worker tasks. No task per transaction: a tracked transaction is one small
-  ``__slots__`` object, so 100,000 of them fit in well under 100 MB;
 - **pure decisions** (``_schedule``): when to look up next and when a
-  transaction is finished are functions of the ``PollPolicy`` and the last
-  answer; the loop only acts on them;
+  transaction is finished are functions of the ``PollPolicy``, what was learned
+  about the brand's queue (``_rhythm``), the transaction's ``PollState`` and the
+  last answer; this module only applies them (and keeps the books: trackings,
+  results, events, the store);
+- **one loop** (``_dispatcher``): a heap of due lookups, one sleeping task, at
+  most ``max_in_flight`` lookups at once. No task per transaction: a tracked
+  transaction is one small ``__slots__`` object, so 100,000 fit in well under
+  100 MB. Queued records that wait on a representative are kept by ``_cohort``;
 - **the client's limits**: lookups go through ``client.get_transaction`` with
   ``RetryPolicy.none()`` (the poller schedules its own retries), so the client's
   shared rate limit and connection bounds apply to polling too.
 
 Tasks exist only while something is tracked: once every tracking has finished
-the scheduler and its workers end, and the next ``track`` starts them again.
+the loop ends, and the next ``track`` starts it again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
-import math
 import random
 import weakref
 from collections import deque
@@ -37,6 +35,8 @@ import attrs
 
 from . import _schedule
 from ._clock import Clock
+from ._cohort import Cohort
+from ._dispatcher import IDLE, Dispatcher
 from ._errors import (
     ApiError,
     AuthenticationError,
@@ -47,14 +47,24 @@ from ._errors import (
     TransportError,
 )
 from ._policies import PollPolicy, RetryPolicy
+from ._rhythm import QUEUE_CODES, RhythmMemory, rhythm_from_note, rhythm_to_note
+from ._schedule import PollState
 from ._status import Outcome, StatusCode, Transition, classify_transition
-from ._store import ORDER_SERVICE, MemoryStore, RecordState, TrackingStore, transaction_key
+from ._store import (
+    ORDER_SERVICE,
+    KeepsNotes,
+    MemoryStore,
+    RecordState,
+    TrackingStore,
+    transaction_key,
+)
 from .models._responses import Transaction
 
 __all__ = [
     "Anomaly",
     "StatusEvent",
     "Tracking",
+    "TrackingCounts",
     "TrackingResult",
     "TransactionLookup",
     "TransactionPoller",
@@ -66,6 +76,9 @@ _MAX_LOOKUP_ERRORS = 16
 """Distinct lookup-error notes kept per transaction (a long outage repeats one message)."""
 
 _NO_RETRY = RetryPolicy.none()
+
+_RHYTHM_NOTE = "poller.rhythm"
+"""The store note that keeps what was learned about the brand's queue (``KeepsNotes``)."""
 
 
 class TransactionLookup(Protocol):
@@ -134,6 +147,26 @@ class TrackingResult:
     lookup_errors: tuple[str, ...] = ()
 
 
+@attrs.frozen
+class TrackingCounts:
+    """How the transactions a poller follows stand now (``TransactionPoller.counts()``).
+
+    ``unseen``: no status yet (waiting for a first lookup, or not visible yet);
+    ``queued``: waiting in Omeda's queue (0, 7); ``processing``: moving through
+    Omeda's stages; ``held``: waiting for a person at Omeda (1, 3, 20, 35-37).
+    """
+
+    unseen: int
+    queued: int
+    processing: int
+    held: int
+
+    @property
+    def tracking(self) -> int:
+        """Every transaction being followed."""
+        return self.unseen + self.queued + self.processing + self.held
+
+
 class Tracking:
     """One tracked transaction; ``await tracking`` gives its ``TrackingResult``.
 
@@ -146,35 +179,33 @@ class Tracking:
     # these per tracked transaction, possibly 100,000 at once.
     __slots__ = (
         "_anomalies",
+        "_dispatch",
         "_errors",
         "_history",
         "_key",
-        "_outcome",
+        "_parked",
         "_polls",
         "_result",
-        "_started",
-        "_status",
+        "_scout",
+        "_state",
         "_transaction",
-        "_unchanged",
         "_waiters",
         "transaction_id",
     )
 
-    def __init__(
-        self,
-        transaction_id: int,
-        key: str | None,
-        started: float,
-        status: StatusCode | None = None,
-    ) -> None:
+    def __init__(self, transaction_id: int, key: str | None, state: PollState) -> None:
         self.transaction_id = transaction_id
         # None stands for transaction_key(transaction_id), built only when asked for.
         self._key = key
-        self._started = started
-        self._status = status
+        # The schedule: a pure value the decisions of _schedule replace after each lookup.
+        self._state = state
+        # IDLE, DUE or LOOKING (the dispatcher's); whether it waits on a cohort, or
+        # keeps its own lookups while queued to see whether records leave in order.
+        self._dispatch = IDLE
+        self._parked = False
+        self._scout = False
         self._history: tuple[tuple[float, StatusCode], ...] = ()
         self._polls = 0
-        self._unchanged = 0
         self._transaction: Transaction | None = None
         self._anomalies: tuple[Anomaly, ...] = ()
         self._errors: tuple[str, ...] = ()
@@ -185,13 +216,23 @@ class Tracking:
         state = "done" if self._result is not None else "tracking"
         return (
             f"Tracking(transaction_id={self.transaction_id}, key={self.key!r}, "
-            f"status={self._status!r}, {state})"
+            f"status={self._state.status!r}, {state})"
         )
+
+    def __lt__(self, other: Tracking) -> bool:
+        # Ties in the schedule's heaps (same time) are broken by id, never by a crash.
+        return self.transaction_id < other.transaction_id
 
     @property
     def key(self) -> str:
         """The store key: the one given to ``track``, else ``transaction:<id>``."""
         return self._key if self._key is not None else transaction_key(self.transaction_id)
+
+    @property
+    def poll_state(self) -> PollState:
+        """Its schedule now: next lookup time, last status, lookups in this phase (a value a
+        store can keep, so that another worker continues the schedule)."""
+        return self._state
 
     def done(self) -> bool:
         """True once tracking has ended (with a result or an error)."""
@@ -199,7 +240,7 @@ class Tracking:
 
     def status(self) -> StatusCode | None:
         """The last status code seen, or None before the first answer."""
-        return self._status
+        return self._state.status
 
     def result(self) -> TrackingResult:
         """The result; raises the error if tracking failed, ``InvalidStateError`` if not done."""
@@ -231,6 +272,7 @@ class Tracking:
         if self._result is not None:
             return
         self._result = result
+        self._dispatch = IDLE
         waiters, self._waiters = self._waiters, None
         for waiter in waiters or ():
             if not waiter.done():
@@ -241,11 +283,11 @@ class Tracking:
             transaction_id=self.transaction_id,
             key=self.key,
             outcome=outcome,
-            status=self._status,
+            status=self._state.status,
             transaction=self._transaction,
             history=self._history,
             polls=self._polls,
-            elapsed=max(0.0, now - self._started),
+            elapsed=max(0.0, now - self._state.started),
             anomalies=self._anomalies,
             lookup_errors=self._errors,
         )
@@ -316,24 +358,33 @@ class _Feed(Generic[_T]):
 class TransactionPoller:
     """Follows TransactionIds with Transaction Lookup until each reaches an outcome.
 
-    ::
+    Two ways to run one:
 
-        async with client.poller(policy=PollPolicy(deadline=3600)) as poller:
-            for receipt in receipts:
-                poller.track(receipt.transaction_id)
-            async for result in poller.results():
-                print(result.transaction_id, result.outcome)
+    - **for a job** (``async with``): leaving the block waits for every tracked
+      transaction, as ``asyncio.TaskGroup`` does (if the block raised, the poller
+      is closed instead); ``results()``/``events()`` end once nothing is tracked::
 
-    Leaving the ``async with`` block waits for every tracked transaction, as
-    ``asyncio.TaskGroup`` does (if the block raised, the poller is closed
-    instead). ``close()`` stops at once: unfinished trackings end CANCELLED in
-    memory and stay unfinished in the store, for ``resume()`` to pick up.
+          async with client.poller() as poller:
+              for receipt in receipts:
+                  poller.track(receipt.transaction_id)
+              async for result in poller.results():
+                  print(result.transaction_id, result.outcome)
+
+    - **for an app's lifetime** (``await poller.start()`` at startup,
+      ``await poller.close()`` at shutdown): ``results()``/``events()`` keep
+      waiting while it is open, however often it goes idle, and shutdown waits
+      on nothing, records held for a person included.
+
+    ``close()`` stops at once: unfinished trackings end CANCELLED in memory and
+    stay unfinished in the store, for ``resume()`` to pick up. A store the
+    poller opened itself is closed then; one the caller opened stays open.
 
     Store hooks: ``accept`` for every tracked id the store does not already hold
     as accepted, ``record_status`` on every change, ``finish`` with the outcome
-    (never for CANCELLED). A 403 on any lookup means no lookup can succeed: every
-    tracking then fails with that ``AuthenticationError`` and the poller stops.
-    So does a store that raises: progress that cannot be recorded is not hidden.
+    (never for CANCELLED, nor for HELD: a record waiting for a person stays
+    resumable). A 403 on any lookup means no lookup can succeed: every tracking
+    then fails with that ``AuthenticationError`` and the poller stops. So does
+    a store that raises: progress that cannot be recorded is not hidden.
     """
 
     def __init__(
@@ -352,29 +403,37 @@ class TransactionPoller:
         self._client = client
         self._policy = policy if policy is not None else PollPolicy()
         self._store: TrackingStore = store if store is not None else MemoryStore()
-        self._max_in_flight = max_in_flight
         self._clock: Clock = clock if clock is not None else client.clock
         self._rng = random.Random()
-        self._seq = itertools.count()
+        # What was learned about the brand's queue: the client's, shared by its pollers.
+        memory = getattr(client, "rhythm_memory", None)
+        self._memory: RhythmMemory = memory if isinstance(memory, RhythmMemory) else RhythmMemory()
         # Unfinished trackings by id; a finished one leaves, so memory follows the live work.
         self._trackings: dict[int, Tracking] = {}
-        self._heap: list[tuple[float, int, Tracking]] = []
-        self._to_register: deque[Tracking] = deque()
+        # How many of them are in each phase (UNSEEN, QUEUED, MOVING, HELD): counts().
+        self._phases = [0, 0, 0, 0]
+        self._dispatcher = Dispatcher(
+            clock=self._clock,
+            max_in_flight=max_in_flight,
+            prepare=self._open_store,
+            admit=self._admit,
+            lookup=self._lookup,
+            busy=self._busy,
+            crashed=self._fail,
+        )
+        self._cohort = Cohort(
+            dispatcher=self._dispatcher,
+            policy=self._policy,
+            memory=self._memory,
+            draw=self._rng.random,
+            now=self._clock.now,
+        )
         self._event_feeds: weakref.WeakSet[_Feed[StatusEvent]] = weakref.WeakSet()
         self._result_feeds: weakref.WeakSet[_Feed[TrackingResult]] = weakref.WeakSet()
         self._idle_waiters: list[asyncio.Future[None]] = []
-        # Every runner not yet ended (one winding down may overlap the next), and the
-        # one whose scheduler is live: the only one that may touch the heap.
-        self._runners: set[asyncio.Task[None]] = set()
-        self._runner: asyncio.Task[None] | None = None
-        # The scheduler's sleep: the task to interrupt, and when it wakes by itself
-        # (inf: only when woken; -inf: not sleeping, it will look at the heap anyway).
-        self._sleeper: asyncio.Task[Any] | None = None
-        self._wake_requested = False
-        self._wake_at = -math.inf
-        self._wants_slot = False
-        self._unregistered = 0
-        self._store_opened = False
+        # None until the store is opened; then whether this poller opened it (and closes it).
+        self._store_owned: bool | None = None
+        self._serving = False
         self._closed = False
         self._fatal: BaseException | None = None
         self._lookups = 0
@@ -383,7 +442,7 @@ class TransactionPoller:
         state = "closed" if self._closed else "open"
         return (
             f"TransactionPoller(tracking={len(self._trackings)}, "
-            f"max_in_flight={self._max_in_flight}, {state})"
+            f"max_in_flight={self._dispatcher.limit}, {state})"
         )
 
     @property
@@ -404,6 +463,11 @@ class TransactionPoller:
     def __len__(self) -> int:
         """The number of transactions being tracked now."""
         return len(self._trackings)
+
+    def counts(self) -> TrackingCounts:
+        """How the tracked transactions stand now: unseen, queued, processing, held."""
+        unseen, queued, moving, held = self._phases
+        return TrackingCounts(unseen=unseen, queued=queued, processing=moving, held=held)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -426,6 +490,17 @@ class TransactionPoller:
         finally:
             await self.close()
 
+    async def start(self) -> TransactionPoller:
+        """Open for an app's lifetime: ``results()``/``events()`` keep waiting until ``close()``.
+
+        For a web backend's startup (``close()`` at its shutdown). Opens the
+        store; ``resume()`` afterwards picks up what an earlier run left unfinished.
+        """
+        self._check_usable()
+        await self._open_store()
+        self._serving = True
+        return self
+
     async def join(self) -> None:
         """Wait until every transaction tracked so far has finished.
 
@@ -445,30 +520,27 @@ class TransactionPoller:
     async def close(self) -> None:
         """Stop at once: unfinished trackings end CANCELLED (and stay unfinished in the store).
 
-        Idempotent. The store, which the caller may share, is left open.
+        Idempotent. Waits on nothing Omeda does (held records included). The
+        store is closed if this poller opened it, left open if the caller did.
         """
         if self._closed:
             return
         self._closed = True
-        runners = list(self._runners)
-        for runner in runners:
-            runner.cancel()
-        # Resolved before waiting, so a caller cancelled during the wait still leaves
-        # every tracking settled; a cancelled runner can no longer touch them.
-        now = self._clock.now()
-        pending = list(self._trackings.values())
-        self._trackings.clear()
-        self._heap.clear()
-        self._to_register.clear()
-        self._unregistered = 0
-        for tracking in pending:
-            if not tracking.done():
-                self._publish_result(tracking._finish(Outcome.CANCELLED, now))
-        self._notify_quiet()
+        # Cancelled before anything is settled, and settled before waiting, so a caller
+        # cancelled during the wait still leaves every tracking settled; a cancelled
+        # runner can no longer touch them.
+        runners = self._dispatcher.cancel()
+        self._halt(None)
         if runners:
             # asyncio.wait, unlike gather, never raises the runners' CancelledError here
             # while still letting a cancellation of the caller through.
             await asyncio.wait(runners)
+        if self._store_owned is not None:
+            try:
+                await self._save_rhythm()
+            finally:
+                if self._store_owned:
+                    await self._store.close()
 
     # -- tracking ------------------------------------------------------------
 
@@ -496,7 +568,8 @@ class TransactionPoller:
         """Track again every record the store holds as accepted but unfinished.
 
         Records of Add Orders (service ``orderqueue``) are skipped: their id is
-        an OrderId, not a TransactionId.
+        an OrderId, not a TransactionId. Records held for a person (stopped with
+        ``stop_on_hold``) are resumed too.
 
         The stored status is taken as the last one seen, so the first answer is
         compared with it; the deadline counts from now, since stored times come
@@ -520,8 +593,8 @@ class TransactionPoller:
     def events(self) -> AsyncIterator[StatusEvent]:
         """Every observed status change from now on, in order, as ``StatusEvent``s.
 
-        Ends once nothing is being tracked (or the poller closes). Events are
-        buffered only for iterators that exist, never for nobody.
+        Ends once nothing is being tracked (for a poller started with ``start()``:
+        once it closes). Events are buffered only for iterators that exist.
         """
         self._check_usable()
         return _Feed(self, self._event_feeds, raises=False)
@@ -529,8 +602,9 @@ class TransactionPoller:
     def results(self) -> AsyncIterator[TrackingResult]:
         """Each ``TrackingResult`` from now on, as its tracking finishes.
 
-        Ends once nothing is being tracked; raises the ``AuthenticationError``
-        that stopped the poller, if one did.
+        Ends once nothing is being tracked (for a poller started with ``start()``:
+        once it closes); raises the ``AuthenticationError`` that stopped the
+        poller, if one did.
         """
         self._check_usable()
         return _Feed(self, self._result_feeds, raises=True)
@@ -544,9 +618,13 @@ class TransactionPoller:
             raise RuntimeError(f"this TransactionPoller stopped: {self._fatal}") from self._fatal
 
     async def _open_store(self) -> None:
-        if not self._store_opened:
+        if self._store_owned is None:
+            # Only a store that says it is not open is this poller's to open, and to close.
+            owned = getattr(self._store, "is_open", None) is False
             await self._store.open()
-            self._store_opened = True
+            if self._store_owned is None:
+                self._store_owned = owned
+                await self._load_rhythm()
 
     def _track(self, transaction_id: int, key: str | None, status: StatusCode | None) -> Tracking:
         self._check_usable()
@@ -557,19 +635,28 @@ class TransactionPoller:
                     f"transaction {transaction_id} is already tracked under key {existing.key!r}"
                 )
             return existing
-        now = self._clock.now()
-        tracking = Tracking(transaction_id, key, now, status)
+        state = _schedule.start(self._policy, self._clock.now(), self._rng.random(), status)
+        tracking = Tracking(transaction_id, key, state)
         self._trackings[transaction_id] = tracking
-        self._to_register.append(tracking)
-        self._unregistered += 1
-        self._push(tracking, _schedule.first_due(self._policy, now, self._rng.random()))
-        self._ensure_running()
-        self._wake()
+        self._phases[state.phase] += 1
+        if not self._dispatcher.running:
+            self._memory.listen(self._cohort.on_rhythm)
+        self._dispatcher.arrive(tracking)
+        self._cohort.on_track(tracking)
         return tracking
+
+    def _busy(self) -> bool:
+        if self._trackings:
+            return True
+        # Going idle: stop hearing about the rhythm until something is tracked again.
+        self._memory.unlisten(self._cohort.on_rhythm)
+        return False
 
     def _quiet(self) -> bool:
         """True when feeds and joiners should stop waiting: nothing left to report."""
-        return not self._trackings or self._closed or self._fatal is not None
+        if self._closed or self._fatal is not None:
+            return True
+        return not self._trackings and not self._serving
 
     def _notify_quiet(self) -> None:
         waiters, self._idle_waiters = self._idle_waiters, []
@@ -587,165 +674,73 @@ class TransactionPoller:
 
     def _finished(self, tracking: Tracking) -> None:
         self._trackings.pop(tracking.transaction_id, None)
+        self._phases[tracking._state.phase] -= 1
+        self._cohort.leave(tracking)
+        self._cohort.unscout(tracking)
         if not self._trackings:
             self._notify_quiet()
-            self._wake()
+            self._dispatcher.wake()
 
     def _fail(self, exc: BaseException) -> None:
         """Tracking is impossible (403, or the store failed): every tracking gets ``exc``."""
         self._fatal = exc
+        self._halt(exc)
+
+    def _halt(self, error: BaseException | None) -> None:
+        """Settle every unfinished tracking: with ``error``, or CANCELLED (close)."""
+        self._memory.unlisten(self._cohort.on_rhythm)
         pending = list(self._trackings.values())
         self._trackings.clear()
-        self._heap.clear()
-        self._to_register.clear()
-        self._unregistered = 0
+        self._phases = [0, 0, 0, 0]
+        self._dispatcher.clear()
+        self._cohort.clear()
+        now = self._clock.now()
         for tracking in pending:
-            tracking._settle(exc)
+            if error is not None:
+                tracking._settle(error)
+            elif not tracking.done():
+                self._publish_result(tracking._finish(Outcome.CANCELLED, now))
         self._notify_quiet()
 
-    # -- internals: the scheduler --------------------------------------------
+    async def _admit(self, tracking: Tracking) -> None:
+        """Write the tracked id to the store before its first lookup (unless it is there)."""
+        if tracking.done():
+            return
+        key = tracking.key
+        record = await self._store.get(key)
+        if (
+            record is None
+            or record.state is not RecordState.ACCEPTED
+            or record.transaction_id != tracking.transaction_id
+        ):
+            await self._store.accept(key, tracking.transaction_id)
 
-    def _push(self, tracking: Tracking, due: float) -> None:
-        heapq.heappush(self._heap, (due, next(self._seq), tracking))
-        if due < self._wake_at:
-            self._wake()
+    # -- internals: what was learned, kept in a store that can ------------------
 
-    def _wake(self) -> None:
-        """Interrupt the scheduler's sleep (it decides again what is due and when)."""
-        sleeper = self._sleeper
-        if sleeper is not None and not self._wake_requested:
-            # The pattern asyncio.timeout uses: cancel, then uncancel where it is caught.
-            # Cheaper than a timer task and a future per sleep, which matters when
-            # every lookup of 100,000 transactions is one sleep of the scheduler.
-            self._wake_requested = True
-            sleeper.cancel()
+    async def _load_rhythm(self) -> None:
+        store = self._store
+        if not self._policy.learn or not isinstance(store, KeepsNotes):
+            return
+        text = await store.read_note(_RHYTHM_NOTE)
+        if text is not None:
+            self._memory.adopt(rhythm_from_note(text, self._clock))
 
-    def _ensure_running(self) -> None:
-        if self._runner is None:
-            runner = asyncio.get_running_loop().create_task(self._run())
-            self._runner = runner
-            self._runners.add(runner)
-            runner.add_done_callback(self._runners.discard)
-
-    async def _run(self) -> None:
-        # This run's lookup slots: at most max_in_flight tasks, each handed one due
-        # transaction at a time through a future while it waits idle.
-        slots: list[asyncio.Task[None]] = []
-        idle: list[asyncio.Future[Tracking]] = []
-        try:
-            async with asyncio.TaskGroup() as group:
-                try:
-                    await self._dispatch(group, slots, idle)
-                finally:
-                    for slot in slots:
-                        slot.cancel()
-        except ExceptionGroup as group_error:
-            self._fail(group_error.exceptions[0])
-        finally:
-            if self._runner is asyncio.current_task():
-                self._runner = None
-
-    async def _dispatch(
-        self,
-        group: asyncio.TaskGroup,
-        slots: list[asyncio.Task[None]],
-        idle: list[asyncio.Future[Tracking]],
-    ) -> None:
-        await self._open_store()
-        heap = self._heap
-        clock = self._clock
-        limit = self._max_in_flight
-        while True:
-            while self._to_register:
-                await self._register(self._to_register.popleft())
-            now = clock.now()
-            while heap and heap[0][0] <= now and (idle or len(slots) < limit):
-                tracking = heapq.heappop(heap)[2]
-                if tracking.done():
-                    continue
-                if idle:
-                    idle.pop().set_result(tracking)
-                else:
-                    slots.append(group.create_task(self._slot(tracking, idle)))
-            if not self._trackings and not self._to_register:
-                # Decided without an await in between, so a track() from now on starts
-                # a new runner rather than relying on this one.
-                self._runner = None
-                return
-            if not idle and len(slots) >= limit:
-                # Every slot busy: only a slot coming free matters (the slots themselves
-                # take due transactions meanwhile).
-                await self._sleep(None, for_slot=True)
-            elif heap:
-                await self._sleep(heap[0][0] - now)
-            else:
-                await self._sleep(None)
-
-    async def _sleep(self, delay: float | None, *, for_slot: bool = False) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        if for_slot:
-            self._wake_at = -math.inf
-        else:
-            self._wake_at = math.inf if delay is None else self._clock.now() + delay
-        self._wants_slot = for_slot
-        self._sleeper = task
-        try:
-            if delay is None:
-                await asyncio.get_running_loop().create_future()
-            else:
-                await self._clock.sleep(delay)
-        except asyncio.CancelledError:
-            # Our own wake-up is swallowed; any other cancellation (close(), the task
-            # group aborting) is still pending after uncancel() and goes on up.
-            if not self._wake_requested or task.uncancel() > 0:
-                raise
-        finally:
-            self._sleeper = None
-            self._wake_requested = False
-            self._wants_slot = False
-            self._wake_at = -math.inf
-
-    async def _register(self, tracking: Tracking) -> None:
-        try:
-            if tracking.done():
-                return
-            key = tracking.key
-            record = await self._store.get(key)
-            if (
-                record is None
-                or record.state is not RecordState.ACCEPTED
-                or record.transaction_id != tracking.transaction_id
-            ):
-                await self._store.accept(key, tracking.transaction_id)
-        finally:
-            self._unregistered -= 1
-
-    async def _slot(self, tracking: Tracking, idle: list[asyncio.Future[Tracking]]) -> None:
-        """One of ``max_in_flight`` lookup slots: look up what it is handed, then wait idle."""
-        heap = self._heap
-        clock = self._clock
-        loop = asyncio.get_running_loop()
-        while True:
-            if not tracking.done():
-                await self._poll(tracking)
-            # Take the next due transaction straight away instead of a round trip
-            # through the scheduler; never one whose store record is still pending.
-            if heap and heap[0][0] <= clock.now() and not self._unregistered:
-                tracking = heapq.heappop(heap)[2]
-                continue
-            waiter: asyncio.Future[Tracking] = loop.create_future()
-            idle.append(waiter)
-            if self._wants_slot:
-                self._wake()
-            tracking = await waiter
+    async def _save_rhythm(self) -> None:
+        store = self._store
+        if self._memory.dirty and self._policy.learn and isinstance(store, KeepsNotes):
+            await store.write_note(_RHYTHM_NOTE, rhythm_to_note(self._memory.rhythm, self._clock))
+            self._memory.saved(self._clock.now())
 
     # -- internals: one lookup -----------------------------------------------
 
-    async def _poll(self, tracking: Tracking) -> None:
+    async def _lookup(self, tracking: Tracking) -> None:
+        if tracking.done():
+            return
         policy = self._policy
+        before = tracking._state
         tracking._polls += 1
         self._lookups += 1
+        step: _schedule.Step | None = None
         try:
             transaction = await self._client.get_transaction(
                 tracking.transaction_id, retry=_NO_RETRY
@@ -753,15 +748,8 @@ class TransactionPoller:
         except AuthenticationError:
             raise
         except NotFoundError:
-            now = self._clock.now()
-            tracking._unchanged += 1
             step = _schedule.after_not_found(
-                policy,
-                tracking._status,
-                unchanged=tracking._unchanged,
-                now=now,
-                started=tracking._started,
-                u=self._rng.random(),
+                policy, before, now=self._clock.now(), u=self._rng.random()
             )
         except (RateLimitedError, ServerError) as exc:
             step = self._fault(tracking, _describe(exc), exc.retry_after)
@@ -769,34 +757,50 @@ class TransactionPoller:
             step = self._fault(tracking, f"malformed answer: {_describe(exc)}", None)
         except (TransportError, ApiError) as exc:
             step = self._fault(tracking, _describe(exc), None)
-        else:
+        # Only an answer shows where the record stands: after a failed lookup it keeps
+        # its own backoff (and any Retry-After) rather than a cohort's pace.
+        answered = step is None
+        if step is None:
             step = await self._observe(tracking, transaction)
-        if step.outcome is None:
-            assert step.due is not None
-            self._push(tracking, step.due)
+        if tracking.done():
+            return  # closed while the answer was on its way
+        tracking._state = state = step.state
+        outcome = step.outcome
+        if outcome is None:
+            if (
+                answered
+                and state.status in QUEUE_CODES
+                and _schedule.waits_on_cohort(policy, self._memory.rhythm, state)
+            ):
+                if not tracking._scout:
+                    self._cohort.join(tracking, looked_up=True)
+                    return
+            elif tracking._scout:
+                self._cohort.unscout(tracking)
+            if tracking._parked:
+                self._cohort.leave(tracking)
+            self._dispatcher.schedule(tracking, state.due)
             return
-        last = tracking._transaction
-        # The outcome is stored before it is reported, so a crash in between re-reports
-        # it rather than losing it.
-        await self._store.finish(
-            tracking.key,
-            outcome=step.outcome,
-            status=tracking._status,
-            history=tracking._history,
-            errors=(last.errors if last is not None else ()) + tracking._errors,
-        )
-        self._publish_result(tracking._finish(step.outcome, self._clock.now()))
+        if outcome is not Outcome.HELD:
+            last = tracking._transaction
+            # The outcome is stored before it is reported, so a crash in between re-reports
+            # it rather than losing it. A held record is left unfinished: it is resumable.
+            await self._store.finish(
+                tracking.key,
+                outcome=outcome,
+                status=state.status,
+                history=tracking._history,
+                errors=(last.errors if last is not None else ()) + tracking._errors,
+            )
+        self._publish_result(tracking._finish(outcome, self._clock.now()))
         self._finished(tracking)
 
     def _fault(self, tracking: Tracking, message: str, retry_after: float | None) -> _schedule.Step:
         tracking._note(message)
-        tracking._unchanged += 1
         return _schedule.after_fault(
             self._policy,
-            tracking._status,
-            unchanged=tracking._unchanged,
+            tracking._state,
             now=self._clock.now(),
-            started=tracking._started,
             retry_after=retry_after,
             u=self._rng.random(),
         )
@@ -804,33 +808,43 @@ class TransactionPoller:
     async def _observe(self, tracking: Tracking, transaction: Transaction) -> _schedule.Step:
         now = self._clock.now()
         status = transaction.status
-        previous = tracking._status
+        before = tracking._state
+        previous = before.status
         tracking._transaction = transaction
+        memory = self._memory
+        learned = _schedule.learn(self._policy, memory.rhythm, before, status, now=now)
+        step = _schedule.after_status(
+            self._policy,
+            before,
+            status,
+            now=now,
+            rhythm=learned,
+            waiting=self._cohort.waiting_on(tracking) if tracking._parked else 1,
+            u=self._rng.random(),
+        )
         if previous is None or status != previous:
+            phases = self._phases
+            phases[before.phase] -= 1
+            phases[step.state.phase] += 1
             transition = classify_transition(previous, status)
             if transition.is_anomaly:
                 tracking._anomalies += (Anomaly(transition, previous, status, now),)
-            tracking._status = status
             tracking._history += ((now, status),)
-            tracking._unchanged = 0
             await self._store.record_status(tracking.key, status, now)
             event = StatusEvent(tracking.transaction_id, previous, status, now, tracking.key)
             for feed in self._event_feeds:
                 feed._push(event)
-        else:
-            if not tracking._history:
-                # Resumed with a stored status that this answer confirms: history starts
-                # here, but nothing changed, so no event and no store write.
-                tracking._history = ((now, status),)
-            tracking._unchanged += 1
-        return _schedule.after_status(
-            self._policy,
-            status,
-            unchanged=tracking._unchanged,
-            now=now,
-            started=tracking._started,
-            u=self._rng.random(),
-        )
+        elif not tracking._history:
+            # Resumed with a stored status that this answer confirms: history starts
+            # here, but nothing changed, so no event and no store write.
+            tracking._history = ((now, status),)
+        if learned is not memory.rhythm:
+            # After the step is taken: what the frontier frees must not race this answer.
+            tracking._state = step.state
+            memory.update(learned)
+            if memory.due_for_save(now):
+                await self._save_rhythm()
+        return step
 
 
 def _describe(exc: BaseException) -> str:

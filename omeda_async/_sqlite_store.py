@@ -791,6 +791,10 @@ class _Worker:
 # ------------------------------------------------------------------- the store
 
 
+_NOTE = "note:"
+"""Prefix of the meta keys that hold ``KeepsNotes`` notes."""
+
+
 class SqliteStore:
     """A ``TrackingStore`` in a SQLite file: the durable journal of bulk jobs and pollers.
 
@@ -853,6 +857,11 @@ class SqliteStore:
     def brand(self) -> str | None:
         """The brand this store was opened for (``None``: any)."""
         return self._brand
+
+    @property
+    def is_open(self) -> bool:
+        """True once ``open`` has succeeded (and until ``close``): whoever opened it closes it."""
+        return self._opening is not None and self._opening.done() and not self._closed
 
     async def __aenter__(self) -> SqliteStore:
         await self.open()
@@ -1067,6 +1076,27 @@ class SqliteStore:
 
         path = self._path
         return await self._call(run, write=False)
+
+    # -- KeepsNotes: small notes beside the records (what the poller learned) ------------
+
+    async def read_note(self, name: str) -> str | None:
+        """The note kept under ``name``, or None."""
+
+        def run(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT value FROM omeda_async_meta WHERE key = ?", (_NOTE + name,)
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._call(run, write=False)
+
+    async def write_note(self, name: str, text: str) -> None:
+        """Keep ``text`` under ``name`` (in the meta table: no schema change), durably."""
+        sql = (
+            "INSERT INTO omeda_async_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
+        await self._call(_statement(sql, (_NOTE + name, text)), write=True)
 
     # -- reporting -------------------------------------------------------------------
 

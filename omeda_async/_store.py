@@ -65,6 +65,7 @@ __all__ = [
     "MAX_TRANSACTION_ID",
     "ORDER_SERVICE",
     "Begun",
+    "KeepsNotes",
     "MemoryStore",
     "RecordState",
     "StoredRecord",
@@ -236,6 +237,23 @@ class TrackingStore(Protocol):
         """Every record accepted but not finished, in the order records were first seen."""
 
 
+@runtime_checkable
+class KeepsNotes(Protocol):
+    """An optional store capability: a few small named notes kept beside the records.
+
+    The poller keeps in one what it learned about the brand's queue (when
+    records leave it, how long a run takes), so a restarted process polls as
+    well as the one before it. A store without it works as well; only that
+    lesson is relearned.
+    """
+
+    async def read_note(self, name: str) -> str | None:
+        """The note written under ``name``, or None."""
+
+    async def write_note(self, name: str, text: str) -> None:
+        """Keep ``text`` under ``name`` (replacing any earlier note; durable when this returns)."""
+
+
 class MemoryStore:
     """A ``TrackingStore`` in a dict: the default, lost when the process ends."""
 
@@ -243,6 +261,7 @@ class MemoryStore:
         self._records: dict[str, StoredRecord] = {}
         # Keys begun and not settled, with the record as it was before (to hand back).
         self._held: dict[str, StoredRecord | None] = {}
+        self._notes: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"MemoryStore(records={len(self._records)})"
@@ -337,6 +356,14 @@ class MemoryStore:
 
     async def unfinished(self) -> list[StoredRecord]:
         return [r for r in self._records.values() if r.state is RecordState.ACCEPTED]
+
+    # -- KeepsNotes ----------------------------------------------------------------
+
+    async def read_note(self, name: str) -> str | None:
+        return self._notes.get(name)
+
+    async def write_note(self, name: str, text: str) -> None:
+        self._notes[name] = text
 
 
 class _Use:

@@ -34,9 +34,15 @@ from omeda_async import (
 from omeda_async._store import transaction_key
 from omeda_async.models import Transaction
 
-# No jitter unless a test is about jitter: exact lookup times make exact assertions.
+# No jitter unless a test is about jitter, and no learning unless a test is about what
+# the schedule learns: exact lookup times make exact assertions.
 EXACT = PollPolicy(
-    initial_delay=2.0, multiplier=2.0, max_interval=16.0, jitter=False, hold_interval=100.0
+    initial_delay=2.0,
+    multiplier=2.0,
+    max_interval=16.0,
+    jitter=False,
+    hold_interval=100.0,
+    learn=False,
 )
 
 
@@ -251,11 +257,12 @@ async def test_terminal_code_ends_with_its_outcome(
     result = await tracking
     assert result.outcome is outcome
     assert result.status == final
-    assert result.history == ((2.0, 0), (4.0, 7), (10.0, final))
-    # 2 (0), 4 (7: a change, back to initial_delay), 6 (29, backing off: +4), 10 (final).
-    assert stub.calls_for(7) == [2.0, 4.0, 6.0, 10.0]
-    assert result.polls == 4
-    assert result.elapsed == 10.0
+    # 2 (0), 6 (7), 14 (final): the ramp (+4, +8) goes on through the codes of one
+    # phase; a new code does not start it again.
+    assert result.history == ((2.0, 0), (6.0, 7), (14.0, final))
+    assert stub.calls_for(7) == [2.0, 6.0, 14.0]
+    assert result.polls == 3
+    assert result.elapsed == 14.0
     assert result.transaction is not None
     assert result.transaction.status == final
     assert result.anomalies == ()
@@ -283,7 +290,7 @@ async def test_stop_on_hold_ends_held_at_the_first_held_code(
     assert result.outcome is Outcome.HELD
     assert result.status == StatusCode.DUPECHECK_MANUAL_REVIEW
     await clock.advance(1000)
-    assert stub.calls_for(3) == [2.0, 4.0]
+    assert stub.calls_for(3) == [2.0, 5.0]
 
 
 async def test_held_code_is_polled_at_hold_interval(stub: StubOmeda, clock: VirtualClock) -> None:
@@ -309,7 +316,7 @@ async def test_deadline_times_out_with_a_last_lookup_at_the_deadline(
     assert result.outcome is Outcome.TIMED_OUT
     assert result.status == 29
     calls = stub.calls_for(5)
-    assert calls == [2.0, 4.0, 8.0, 16.0, 32.0, 40.0]
+    assert calls == [2.0, 6.0, 14.0, 30.0, 40.0]
     assert result.elapsed == 40.0
     await clock.advance(1000)
     assert stub.calls_for(5) == calls
@@ -341,9 +348,9 @@ async def test_not_found_within_grace_keeps_polling_then_succeeds(
     await clock.run_until(tracking.done)
     result = tracking.result()
     assert result.outcome is Outcome.SUCCEEDED
-    # 404 at 2 (backing off: +4), 0 at 6, 8, 12 (+2, +4, +8), then 100 at 20.
-    assert stub.calls_for(8) == [2.0, 6.0, 8.0, 12.0, 20.0]
-    assert result.history == ((6.0, 0), (20.0, 100))
+    # 404 at 2, then 0 at 6 and 14, then 100 at 30: one ramp (+4, +8, +16) from the start.
+    assert stub.calls_for(8) == [2.0, 6.0, 14.0, 30.0]
+    assert result.history == ((6.0, 0), (30.0, 100))
     assert result.lookup_errors == ()
 
 
@@ -361,7 +368,7 @@ async def test_not_found_after_grace_ends_not_found(stub: StubOmeda, clock: Virt
 
 async def test_custom_terminal_code_ends_tracking(stub: StubOmeda, clock: VirtualClock) -> None:
     """terminal= stops at a pending code with that code's own outcome (PENDING)."""
-    stub.timeline(10, (0, 29), (3, 90), (6, 100))
+    stub.timeline(10, (0, 29), (3, 90), (20, 100))
     poller = poller_for(stub, attrs.evolve(EXACT, terminal={90, 100, 101}))
     tracking = poller.track(10)
     await clock.run_until(tracking.done)
@@ -376,7 +383,7 @@ async def test_close_cancels_unfinished_trackings(stub: StubOmeda, clock: Virtua
     store = MemoryStore()
     poller = poller_for(stub, store=store)
     tracking = poller.track(11)
-    await clock.advance(5)
+    await clock.advance(7)
     assert tracking.status() == 29
     await poller.close()
     result = await tracking
@@ -454,7 +461,7 @@ async def test_close_cancelled_midway_still_settles_trackings(
     await asyncio.wait([closing])
     assert tracking.result().outcome is Outcome.CANCELLED
     await clock.settle()
-    assert poller._runners == set()
+    assert poller._dispatcher.tasks == frozenset()
 
 
 @pytest.mark.parametrize("bad", ["42", 42.0, True, None, b"42"])
@@ -523,7 +530,7 @@ async def test_cancelled_awaiter_does_not_stop_tracking(
 
 async def test_events_report_every_change_in_order(stub: StubOmeda, autorun: VirtualClock) -> None:
     """events() yields each observed change, previous included, in the order observed."""
-    stub.timeline(20, (0, 0), (3, 8), (7, 29), (11, 101))
+    stub.timeline(20, (0, 0), (5, 8), (13, 29), (29, 101))
     stub.timeline(21, (0, 7), (5, 110))
     poller = poller_for(stub)
     seen: list[StatusEvent] = []
@@ -699,7 +706,7 @@ async def test_track_while_the_last_runner_winds_down(
     await clock.run_until(first.done)
     second = chained.result()
     assert not second.done()
-    assert poller._runner is not None
+    assert poller._dispatcher.running
     await clock.run_until(second.done)
     assert second.result().outcome is Outcome.SUCCEEDED
     await poller.close()
@@ -798,7 +805,7 @@ async def test_retry_after_delays_only_that_transaction(
     limited, other = poller.track(80), poller.track(81)
     await clock.run_until(lambda: limited.done() and other.done())
     assert stub.calls_for(80)[:2] == [2.0, 47.0]
-    assert stub.calls_for(81)[:4] == [2.0, 4.0, 8.0, 16.0]
+    assert stub.calls_for(81)[:4] == [2.0, 6.0, 14.0, 30.0]
     assert limited.result().outcome is Outcome.SUCCEEDED
     assert limited.result().lookup_errors == ("RateLimitedError: Too Many Requests",)
 
@@ -866,16 +873,16 @@ async def test_malformed_answer_is_retried_and_noted(stub: StubOmeda, clock: Vir
 
 async def test_anomalies_are_recorded_never_fatal(stub: StubOmeda, clock: VirtualClock) -> None:
     """A move backwards and an unknown code are recorded on the result; tracking goes on."""
-    stub.timeline(86, (0, 29), (3, 8), (5, 42), (7, 100))
+    stub.timeline(86, (0, 29), (5, 8), (13, 42), (29, 100))
     poller = poller_for(stub)
     tracking = poller.track(86)
     await clock.run_until(tracking.done)
     result = tracking.result()
     assert result.outcome is Outcome.SUCCEEDED
     assert [(a.transition, a.previous, a.status, a.at) for a in result.anomalies] == [
-        (Transition.BACKWARD, 29, 8, 4.0),
-        (Transition.UNKNOWN_CODE, 8, 42, 6.0),
-        (Transition.UNKNOWN_CODE, 42, 100, 8.0),
+        (Transition.BACKWARD, 29, 8, 6.0),
+        (Transition.UNKNOWN_CODE, 8, 42, 14.0),
+        (Transition.UNKNOWN_CODE, 42, 100, 30.0),
     ]
 
 
