@@ -36,7 +36,14 @@ from ._errors import (
     TransportError,
 )
 from ._policies import PollPolicy, RetryPolicy
-from ._poller import Anomaly, StatusEvent, Tracking, TrackingResult, TransactionPoller
+from ._poller import (
+    Anomaly,
+    StatusEvent,
+    Tracking,
+    TrackingCounts,
+    TrackingResult,
+    TransactionPoller,
+)
 from ._ratelimit import RateLimiter
 from ._sqlite_store import SqliteStore
 from ._status import Outcome, Stage, StatusCode, Transition, classify_transition
@@ -145,6 +152,7 @@ __all__ = [
     "SystemClock",
     "Telemarketing",
     "Tracking",
+    "TrackingCounts",
     "TrackingResult",
     "TrackingStore",
     "Transaction",

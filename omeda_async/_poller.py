@@ -24,6 +24,7 @@ the loop ends, and the next ``track`` starts it again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import weakref
 from collections import deque
@@ -56,6 +57,7 @@ from ._store import (
     MemoryStore,
     RecordState,
     TrackingStore,
+    store_in_use,
     transaction_key,
 )
 from .models._responses import Transaction
@@ -431,8 +433,8 @@ class TransactionPoller:
         self._event_feeds: weakref.WeakSet[_Feed[StatusEvent]] = weakref.WeakSet()
         self._result_feeds: weakref.WeakSet[_Feed[TrackingResult]] = weakref.WeakSet()
         self._idle_waiters: list[asyncio.Future[None]] = []
-        # None until the store is opened; then whether this poller opened it (and closes it).
-        self._store_owned: bool | None = None
+        # The store's use by this poller, from its opening to close() (see _open_store).
+        self._store_use: contextlib.AsyncExitStack | None = None
         self._serving = False
         self._closed = False
         self._fatal: BaseException | None = None
@@ -535,12 +537,12 @@ class TransactionPoller:
             # asyncio.wait, unlike gather, never raises the runners' CancelledError here
             # while still letting a cancellation of the caller through.
             await asyncio.wait(runners)
-        if self._store_owned is not None:
+        use, self._store_use = self._store_use, None
+        if use is not None:
             try:
                 await self._save_rhythm()
             finally:
-                if self._store_owned:
-                    await self._store.close()
+                await use.aclose()
 
     # -- tracking ------------------------------------------------------------
 
@@ -618,13 +620,19 @@ class TransactionPoller:
             raise RuntimeError(f"this TransactionPoller stopped: {self._fatal}") from self._fatal
 
     async def _open_store(self) -> None:
-        if self._store_owned is None:
-            # Only a store that says it is not open is this poller's to open, and to close.
-            owned = getattr(self._store, "is_open", None) is False
-            await self._store.open()
-            if self._store_owned is None:
-                self._store_owned = owned
-                await self._load_rhythm()
+        if self._store_use is None:
+            # Opened for this poller's use: closed when its last user ends, if (and only
+            # if) one of them opened it; a store the caller opened stays open.
+            use = contextlib.AsyncExitStack()
+            await use.enter_async_context(store_in_use(self._store))
+            if self._store_taken():
+                await use.aclose()  # another call got here first, during the await
+                return
+            self._store_use = use
+            await self._load_rhythm()
+
+    def _store_taken(self) -> bool:
+        return self._store_use is not None
 
     def _track(self, transaction_id: int, key: str | None, status: StatusCode | None) -> Tracking:
         self._check_usable()

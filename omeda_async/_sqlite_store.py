@@ -858,11 +858,6 @@ class SqliteStore:
         """The brand this store was opened for (``None``: any)."""
         return self._brand
 
-    @property
-    def is_open(self) -> bool:
-        """True once ``open`` has succeeded (and until ``close``): whoever opened it closes it."""
-        return self._opening is not None and self._opening.done() and not self._closed
-
     async def __aenter__(self) -> SqliteStore:
         await self.open()
         return self

@@ -12,7 +12,7 @@ EXPECTED = {
     # Status state machine
     "StatusCode", "Stage", "Outcome", "Transition", "classify_transition",
     # Poller and bulk
-    "TransactionPoller", "Tracking", "TrackingResult", "StatusEvent", "Anomaly",
+    "TransactionPoller", "Tracking", "TrackingResult", "TrackingCounts", "StatusEvent", "Anomaly",
     "SubmissionOutcome", "BulkSummary", "BulkSubmission", "BulkOptions",
     "StoreError", "IncompatibleStoreError", "StoreWriteError",
     # Payload models and validation

@@ -225,6 +225,9 @@ async def _track(args: argparse.Namespace, settings: Settings, interrupt: Interr
                     try:
                         async for result in feed:
                             outcomes[result.outcome] += 1
+                            if result.outcome is Outcome.HELD:
+                                # Left unfinished in the store (resumable): no finish to see.
+                                board.on_finish(result.key, result.outcome)
                             if _wants_table(args):
                                 results.append(result)
                             else:
@@ -548,6 +551,9 @@ class _Submit:
         if tracked["errors"] or tracked["lookup_errors"]:
             data["errors"] = tracked["errors"] + tracked["lookup_errors"]
         self.outcomes[result.outcome] += 1
+        if result.outcome is Outcome.HELD:
+            # Left unfinished in the journal (resumable): the store saw no finish.
+            self.board.on_finish(result.key, result.outcome)
         if result.outcome is not Outcome.SUCCEEDED:
             self.bad += 1
 

@@ -184,6 +184,9 @@ async def run_demo(
             async def consume() -> None:
                 async for outcome in running:
                     outcomes.append(outcome)
+                    if outcome.result is not None and outcome.result.outcome is Outcome.HELD:
+                        # Left unfinished in the store (resumable): no finish to see.
+                        board.on_finish(outcome.result.key, Outcome.HELD)
                     display.refresh()
 
             consuming = asyncio.ensure_future(consume())

@@ -94,6 +94,12 @@ class _Row:
         """The database's clock now, as far as this worker can tell."""
         return self.db_now + (time.monotonic() - self.claimed_at)
 
+    def state(self) -> _schedule.PollState:
+        """The schedule state the row carries, as ``_schedule`` decides from it."""
+        return _schedule.PollState(
+            self.started, self.db_now, self.status, self.unchanged, self.seen
+        )
+
 
 class FleetTracker:
     """Follows the accepted transactions of ``store``'s job, with any number of peers.
@@ -246,14 +252,9 @@ class FleetTracker:
             raise
         except NotFoundError:
             step = _schedule.after_not_found(
-                policy,
-                row.status,
-                unchanged=row.unchanged + 1,
-                now=row.now(),
-                started=row.started,
-                u=self._rng.random(),
+                policy, row.state(), now=row.now(), u=self._rng.random()
             )
-            await self._write(row, step, row.status, row.unchanged + 1, ())
+            await self._write(row, step, row.status, step.state.unchanged, ())
             return
         except (RateLimitedError, ServerError) as exc:
             await self._fault(row, exc.retry_after)
@@ -263,28 +264,23 @@ class FleetTracker:
             return
         status = transaction.status
         changed = status != row.status
-        unchanged = 0 if changed else row.unchanged + 1
+        # No learned rhythm in a fleet (yet): each record on the plain bounded backoff.
         step = _schedule.after_status(
-            policy,
-            status,
-            unchanged=unchanged,
-            now=row.now(),
-            started=row.started,
-            u=self._rng.random(),
+            policy, row.state(), status, now=row.now(), u=self._rng.random()
         )
-        await self._write(row, step, status, unchanged, transaction.errors, changed=changed)
+        await self._write(
+            row, step, status, step.state.unchanged, transaction.errors, changed=changed
+        )
 
     async def _fault(self, row: _Row, retry_after: float | None) -> None:
         step = _schedule.after_fault(
             self._policy,
-            row.status,
-            unchanged=row.unchanged + 1,
+            row.state(),
             now=row.now(),
-            started=row.started,
             retry_after=retry_after,
             u=self._rng.random(),
         )
-        await self._write(row, step, row.status, row.unchanged + 1, ())
+        await self._write(row, step, row.status, step.state.unchanged, ())
 
     async def _write(
         self,

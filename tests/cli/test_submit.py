@@ -199,8 +199,9 @@ async def test_ctrl_c_while_tracking_leaves_the_records_resumable(cli: Cli, tmp_
     )
 
     async def followed() -> None:
-        # Every record queued and looked up at least once: all of them are being tracked.
-        while len(cli.fake.lookups) < total:  # noqa: ASYNC110
+        # Every record queued, and the job's poller looking (records waiting in the queue
+        # wait on one representative: not every one has been looked up yet).
+        while len(cli.fake.transactions) < total or not cli.fake.lookups:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(followed(), 30)
