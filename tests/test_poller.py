@@ -8,6 +8,7 @@ import heapq
 import itertools
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 
 import attrs
 import pytest
@@ -23,9 +24,11 @@ from omeda_async import (
     RecordState,
     RetryPolicy,
     ServerError,
+    SqliteStore,
     StatusCode,
     StatusEvent,
     Tracking,
+    TrackingCounts,
     TrackingResult,
     TransactionPoller,
     Transition,
@@ -1093,3 +1096,109 @@ def test_status_event_fields_keep_the_design_order() -> None:
         "status",
         "at",
     ]
+
+
+# -- a poller for an app's lifetime -------------------------------------------------
+
+
+async def test_a_started_poller_keeps_its_feeds_open_while_idle(
+    stub: StubOmeda, autorun: VirtualClock
+) -> None:
+    """start(): results() and events() outlast idle spells and end only with close()."""
+    stub.timeline(300, (0, 29), (10, 100))
+    stub.timeline(301, (0, 101))
+    poller = await poller_for(stub).start()
+    results, events = poller.results(), poller.events()
+    poller.track(300)
+    first = await anext(results)
+    assert (first.transaction_id, first.outcome) == (300, Outcome.SUCCEEDED)
+    assert len(poller) == 0
+    waiting = asyncio.ensure_future(anext(results))
+    await autorun.settle()
+    assert not waiting.done()  # idle, still open: it waits
+    poller.track(301)
+    second = await waiting
+    assert (second.transaction_id, second.outcome) == (301, Outcome.SUCCEEDED)
+    seen = [(e.transaction_id, e.status) async for e in _until_quiet(events, poller)]
+    assert seen == [(300, 29), (300, 100), (301, 101)]
+    assert [r async for r in results] == []  # closed: the feed ends
+
+
+async def _until_quiet(
+    events: AsyncIterator[StatusEvent], poller: TransactionPoller
+) -> AsyncIterator[StatusEvent]:
+    """The events buffered so far, then close the poller so the feed ends."""
+    closing = asyncio.ensure_future(poller.close())
+    async for event in events:
+        yield event
+    await closing
+
+
+async def test_close_does_not_wait_on_a_record_held_for_a_person(
+    stub: StubOmeda, clock: VirtualClock
+) -> None:
+    """Shutting an app down with a record held (polled every hold_interval) is immediate; the
+    record ends CANCELLED in memory and stays unfinished in the store."""
+    stub.timeline(310, (0, 35))
+    store = MemoryStore()
+    poller = await poller_for(stub, store=store).start()
+    tracking = poller.track(310)
+    await clock.advance(3)
+    assert poller.counts() == TrackingCounts(unseen=0, queued=0, processing=0, held=1)
+    await poller.close()  # no clock advance needed: nothing is waited for
+    assert tracking.result().outcome is Outcome.CANCELLED
+    assert [r.transaction_id for r in await store.unfinished()] == [310]
+
+
+async def test_stop_on_hold_leaves_the_record_resumable(
+    stub: StubOmeda, clock: VirtualClock
+) -> None:
+    """stop_on_hold ends tracking HELD, yet the store keeps the record unfinished, with its held
+    status: resume() follows it again once a person acted."""
+    stub.timeline(320, (0, 20), (500, 101))
+    store = MemoryStore()
+    policy = attrs.evolve(EXACT, stop_on_hold=True)
+    poller = poller_for(stub, policy, store=store)
+    tracking = poller.track(320)
+    await clock.run_until(tracking.done)
+    assert tracking.result().outcome is Outcome.HELD
+    [record] = await store.unfinished()
+    assert (record.transaction_id, record.status) == (320, StatusCode.OEC_ON_HOLD)
+    await clock.advance(600)
+    [resumed] = await poller.resume()
+    await clock.run_until(resumed.done)
+    assert resumed.result().outcome is Outcome.SUCCEEDED
+    assert await store.unfinished() == []
+
+
+async def test_counts_say_where_tracked_records_stand(stub: StubOmeda, clock: VirtualClock) -> None:
+    """counts(): not looked up yet, queued, processing, held; finished ones leave."""
+    stub.timeline(330, (0, 0))
+    stub.timeline(331, (0, 29))
+    stub.timeline(332, (0, 1))
+    stub.timeline(333, (0, 100))
+    poller = poller_for(stub)
+    for tid in (330, 331, 332, 333):
+        poller.track(tid)
+    assert poller.counts() == TrackingCounts(unseen=4, queued=0, processing=0, held=0)
+    await clock.advance(3)
+    counts = poller.counts()
+    assert counts == TrackingCounts(unseen=0, queued=1, processing=1, held=1)
+    assert counts.tracking == 3 == len(poller)
+    await poller.close()
+    assert poller.counts().tracking == 0
+
+
+async def test_a_store_the_poller_opened_is_closed_with_it(
+    stub: StubOmeda, autorun: VirtualClock, tmp_path: Path
+) -> None:
+    """store=SqliteStore(path), unopened: the poller opens it and closes it at the end, so the
+    journal is free for the next store; one the caller opened stays open."""
+    stub.timeline(340, (0, 100))
+    async with poller_for(stub, store=SqliteStore(tmp_path / "a.db")) as poller:
+        await poller.track(340)
+    async with SqliteStore(tmp_path / "a.db") as again:  # the lock was released
+        assert (await again.get(transaction_key(340))) is not None
+        async with poller_for(stub, store=again) as poller:
+            await poller.track(340)
+        assert (await again.get(transaction_key(340))) is not None  # still open: usable

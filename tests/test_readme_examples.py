@@ -1,7 +1,8 @@
 """The README's Python examples run as written, against a FakeOmeda named by OMEDA_* variables.
 
 Every ```python block outside "Testing your own integration" (run by
-``tests/testing/test_readme_fake.py``) is a whole program: it runs in a
+``tests/testing/test_readme_fake.py``), and other than a file of ``examples/``
+(``tests/test_examples.py``), is a whole program: it runs in a
 fresh interpreter, in a directory of its own, with the variables a user sets
 after ``omeda-async serve`` (so ``OmedaClient.from_env()`` reaches the fake),
 and must exit 0. What it says it prints is checked: ``# text`` lines at the
@@ -57,7 +58,8 @@ def readme_blocks() -> list[Block]:
                 if inner.strip() == "```":
                     break
                 code.append(inner)
-            if section != RUN_ELSEWHERE:
+            # A file of examples/ (its first line names it) is run by a test of its own.
+            if section != RUN_ELSEWHERE and not code[0].startswith("# examples/"):
                 blocks.append(Block(heading, "\n".join(code) + "\n"))
     return blocks
 

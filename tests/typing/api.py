@@ -32,6 +32,7 @@ from omeda_async import (
     StatusCode,
     SubmissionOutcomeUnknown,
     SubmissionReceipt,
+    TrackingCounts,
     TrackingResult,
     Transaction,
     TransactionPoller,
@@ -129,3 +130,15 @@ async def track(client: OmedaClient) -> Outcome:
     poller: TransactionPoller = client.poller(policy=PollPolicy.bulk(), max_in_flight=8)
     await poller.close()
     return result.outcome
+
+
+async def serve(client: OmedaClient) -> int:
+    """A poller for an app's lifetime: start, track, read, count, close."""
+    poller: TransactionPoller = await client.poller(policy=PollPolicy(learn=False)).start()
+    tracking = poller.track(5)
+    counts: TrackingCounts = poller.counts()
+    async for result in poller.results():
+        assert result.transaction_id == tracking.transaction_id
+        break
+    await poller.close()
+    return counts.held + counts.tracking
