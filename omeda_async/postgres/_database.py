@@ -115,6 +115,10 @@ class Database:
                 timeout=connect_timeout,
                 command_timeout=max(connect_timeout, 30.0),
                 server_settings={"application_name": "omeda_async"},
+                # The store keeps no session state (no LISTEN, no SET, transaction-scoped
+                # locks only): asyncpg's reset query on every release would double the
+                # round trips of every statement.
+                reset=_keep_session,
             )
         except Exception as exc:
             raise map_error(exc, self.dsn, "open the journal", connecting=True) from None
@@ -259,6 +263,10 @@ class Database:
                 "it looks damaged and was left untouched",
                 path=where,
             )
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    return None
 
 
 async def _terminate(pool: asyncpg.Pool) -> None:

@@ -79,8 +79,8 @@ class Statements:
     """Every statement, with the schema's name written in once."""
 
     __slots__ = (
-        "accept",
-        "begin",
+        "accept_many",
+        "begin_many",
         "channel",
         "claim_due",
         "claim_queued",
@@ -114,44 +114,61 @@ class Statements:
             f"SELECT {RECORD_COLUMNS} FROM {s}.records "
             "WHERE job = $1 AND key = $2 AND state <> 'queued'"
         )
-        # $1 job, $2 key, $3 service, $4 fence held (or NULL), $5 owner, $6 lease
-        # seconds, $7 states begin may take a record from, $8 first-seen number. One
-        # statement decides: the record as it stood (prev) and, when won, the fence of
-        # the new lease.
-        self.begin = f"""
-WITH prev AS (
-    SELECT state, service, transaction_id, status, outcome, errors, history::text AS history,
-           updated_at,
-           (lease_owner IS NOT NULL AND lease_until >= now()
-            AND fence IS DISTINCT FROM $4::bigint) AS held
-      FROM {s}.records WHERE job = $1 AND key = $2
+        # begin: one conditional upsert decides, for many records at once (group commit,
+        # ``_batch``): the record as it stood (prev) and, when won, the fence of the new
+        # lease. Arrays of keys, services, fences held (NULL: none) and first-seen
+        # numbers; $6 owner, $7 lease seconds, $8 the states begin may take a record from.
+        held = "(SELECT i.held FROM input AS i WHERE i.key = excluded.key)"
+        self.begin_many = f"""
+WITH input AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[])
+        AS u(key, service, held, seq)
+), prev AS (
+    SELECT r.key, r.state, r.service, r.transaction_id, r.status, r.outcome, r.errors,
+           r.history::text AS history, r.updated_at,
+           (r.lease_owner IS NOT NULL AND r.lease_until >= now()
+            AND r.fence IS DISTINCT FROM i.held) AS held
+      FROM {s}.records AS r JOIN input AS i ON r.key = i.key WHERE r.job = $1
 ), won AS (
     INSERT INTO {s}.records AS r (job, key, seq, state, service, lease_owner, lease_until, fence)
-    VALUES ($1, $2, $8, 'pending', $3, $5, now() + $6 * interval '1 second',
-            nextval('{s}.fences'))
+    SELECT $1, i.key, i.seq, 'pending', i.service, $6, now() + $7 * interval '1 second',
+           nextval('{s}.fences')
+      FROM input AS i
     ON CONFLICT (job, key) DO UPDATE
        SET state = 'pending', service = excluded.service, lease_owner = excluded.lease_owner,
            lease_until = excluded.lease_until,
-           fence = CASE WHEN r.fence = $4::bigint THEN r.fence ELSE excluded.fence END,
+           fence = CASE WHEN r.fence = {held} THEN r.fence ELSE excluded.fence END,
            written_at = now()
-     WHERE (r.state = 'queued' OR r.state = ANY($7::text[])) AND {MAY_WRITE}
-    RETURNING r.fence
+     WHERE (r.state = 'queued' OR r.state = ANY($8::text[]))
+       AND CASE WHEN {held} IS NULL THEN r.lease_owner IS NULL OR r.lease_until < now()
+                ELSE r.fence = {held} END
+    RETURNING r.key, r.fence
 )
-SELECT (SELECT fence FROM won) AS fence, prev.*
-  FROM (VALUES (1)) AS one LEFT JOIN prev ON true"""
-        # $1 job, $2 key, $3 transaction id, $4 fence held, $5 service or NULL, $6 seq.
-        # Accepted rows are nobody's: the tracker that looks them up takes them.
-        self.accept = f"""
-INSERT INTO {s}.records AS r (job, key, seq, state, transaction_id, service, started, next_due)
-VALUES ($1, $2, $6, 'accepted', $3, $5, extract(epoch FROM now()), now())
-ON CONFLICT (job, key) DO UPDATE
-   SET state = 'accepted', transaction_id = $3, service = coalesce($5, r.service),
-       payload = NULL, lease_owner = NULL, lease_until = NULL,
-       started = extract(epoch FROM now()), next_due = now(), unchanged = 0, seen = NULL,
-       written_at = now(),
-       fence = CASE WHEN $4::bigint IS NULL THEN nextval('{s}.fences') ELSE r.fence END
- WHERE {MAY_WRITE}
-RETURNING r.fence"""
+SELECT i.key, won.fence, p.state, p.service, p.transaction_id, p.status, p.outcome, p.errors,
+       p.history, p.updated_at, p.held
+  FROM input AS i LEFT JOIN won ON won.key = i.key LEFT JOIN prev AS p ON p.key = i.key"""
+        # accept, for many: arrays of keys, TransactionIds, fences held, services (NULL:
+        # keep) and numbers. Accepted rows are nobody's: the tracker that looks one up
+        # takes it.
+        self.accept_many = f"""
+WITH input AS (
+    SELECT * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[])
+        AS u(key, tid, held, service, seq)
+), up AS (
+    INSERT INTO {s}.records AS r (job, key, seq, state, transaction_id, service, started, next_due)
+    SELECT $1, i.key, i.seq, 'accepted', i.tid, i.service, extract(epoch FROM now()), now()
+      FROM input AS i
+    ON CONFLICT (job, key) DO UPDATE
+       SET state = 'accepted', transaction_id = excluded.transaction_id,
+           service = coalesce(excluded.service, r.service), payload = NULL,
+           lease_owner = NULL, lease_until = NULL, started = extract(epoch FROM now()),
+           next_due = now(), unchanged = 0, seen = NULL, written_at = now(),
+           fence = CASE WHEN {held} IS NULL THEN nextval('{s}.fences') ELSE r.fence END
+     WHERE CASE WHEN {held} IS NULL THEN r.lease_owner IS NULL OR r.lease_until < now()
+                ELSE r.fence = {held} END
+    RETURNING r.key
+)
+SELECT i.key, up.key IS NOT NULL AS done FROM input AS i LEFT JOIN up ON up.key = i.key"""
         # reject / mark_unknown: $1 job, $2 key, $3 state, $4 fence held, $5 errors
         # (JSON), $6 seq.
         self.settle = f"""

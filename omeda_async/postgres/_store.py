@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -52,6 +53,7 @@ from omeda_async._store import (
     check_transaction_id,
 )
 
+from ._batch import Batcher
 from ._budget import FleetRateLimit
 from ._database import Database, record_of, refused
 from ._dsn import parse_dsn
@@ -92,6 +94,11 @@ def _positive(name: str, value: object) -> float:
     return float(value)
 
 
+def _first(item: tuple[Any, ...]) -> str:
+    key: str = item[0]
+    return key
+
+
 def _history_json(history: Sequence[tuple[float, StatusCode]]) -> str:
     return json.dumps([[float(at), int(code)] for at, code in history])
 
@@ -125,12 +132,14 @@ class StoreCounts:
 class _Holds:
     """What this store holds: a fence per leased key; the keys begun and not settled."""
 
-    __slots__ = ("fences", "sending")
+    __slots__ = ("beginning", "fences", "sending")
 
     def __init__(self) -> None:
         self.fences: dict[str, int] = {}
         # Key -> the record before begin (None: absent; "queued": a claimed queue row).
         self.sending: dict[str, StoredRecord | str | None] = {}
+        # Keys whose begin is being decided now, and its answer.
+        self.beginning: dict[str, asyncio.Future[Begun]] = {}
 
     def drop(self, key: str) -> None:
         self.fences.pop(key, None)
@@ -173,6 +182,8 @@ class PostgresStore:
         self.owner: str = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         """Who this store is in the leases it takes (host, process, a random tag)."""
         self._holds = _Holds()
+        self._begins: dict[frozenset[str], Batcher[Begun]] = {}
+        self._accepts: Batcher[bool] = Batcher(self._accept_many, key=_first)
         self._notifier = Notifier(self._db)
         self._opening: asyncio.Future[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
@@ -358,46 +369,77 @@ class PostgresStore:
         another worker (or another job of this store) holds it.
         """
         holds = self._holds
-        if key in holds.sending:
+        if key in holds.sending or key in holds.beginning:
             return Begun(won=False, held_elsewhere=True)
         db = await self._ready()
+        if key in holds.sending or key in holds.beginning:  # begun while the store opened
+            return Begun(won=False, held_elsewhere=True)
         seq = await db.numbers.take()
-        fence = holds.fences.get(_check_key(key))
-        states = [RecordState(state).value for state in resend]
-        row = await db.fetchrow(
-            db.sql.begin,
-            self._job,
-            key,
-            service,
-            fence,
-            self.owner,
-            self._lease,
-            states,
-            seq,
-            doing="begin a record",
-        )
-        assert row is not None
-        before: StoredRecord | str | None = None
-        if row["state"] == _QUEUED:
-            before = _QUEUED
-        elif row["state"] is not None:
-            before = record_of(
-                (key, *(row[name] for name in _PREV_COLUMNS)),
-                self.where,
+        states = frozenset(RecordState(state).value for state in resend)
+        batcher = self._begins.get(states)
+        if batcher is None:
+            batcher = self._begins[states] = Batcher(
+                functools.partial(self._begin_many, states=states), key=_first
             )
-        record = before if isinstance(before, StoredRecord) else None
-        won_fence = row["fence"]
-        if won_fence is None:
-            return Begun(won=False, record=record, held_elsewhere=bool(row["held"]))
-        if key in holds.sending:  # won by another caller of this store while we waited
-            return Begun(won=False, record=record, held_elsewhere=True)
-        holds.fences[key] = won_fence
-        holds.sending[key] = before
-        return Begun(won=True, record=record)
+        fence = holds.fences.get(_check_key(key))
+        answer = batcher.submit((key, service, fence, seq))
+        holds.beginning[key] = answer
+        # Shielded: a caller cancelled now leaves the outcome to the batch, which keeps
+        # the store's holds right, and to release(), which waits for it.
+        return await asyncio.shield(answer)
+
+    async def _begin_many(
+        self, items: Sequence[tuple[str, str, int | None, int]], states: frozenset[str]
+    ) -> list[Begun]:
+        """One statement for many begins; the holds of those won are this store's."""
+        db = self._db
+        holds = self._holds
+        try:
+            rows = await db.fetch(
+                db.sql.begin_many,
+                self._job,
+                [item[0] for item in items],
+                [item[1] for item in items],
+                [item[2] for item in items],
+                [item[3] for item in items],
+                self.owner,
+                self._lease,
+                sorted(states),
+                doing="begin records",
+            )
+        except BaseException:
+            for item in items:
+                holds.beginning.pop(item[0], None)
+            raise
+        answers = {row["key"]: row for row in rows}
+        begun: list[Begun] = []
+        for key, *_ in items:
+            row = answers[key]
+            holds.beginning.pop(key, None)
+            before: StoredRecord | str | None = None
+            if row["state"] == _QUEUED:
+                before = _QUEUED
+            elif row["state"] is not None:
+                before = record_of((key, *(row[name] for name in _PREV_COLUMNS)), self.where)
+            record = before if isinstance(before, StoredRecord) else None
+            if row["fence"] is None:
+                begun.append(Begun(won=False, record=record, held_elsewhere=bool(row["held"])))
+                continue
+            holds.fences[key] = row["fence"]
+            holds.sending[key] = before
+            begun.append(Begun(won=True, record=record))
+        return begun
 
     async def release(self, key: str, *, sent: bool) -> None:
         """Stop holding ``key`` without settling it (``TrackingStore.release``)."""
         holds = self._holds
+        beginning = holds.beginning.get(key)
+        if beginning is not None:
+            # Its begin is being decided (its caller was cancelled): wait for the answer.
+            try:
+                await asyncio.shield(beginning)
+            except Exception:
+                return
         if key not in holds.sending:
             return
         before = holds.sending.pop(key)
@@ -453,19 +495,43 @@ class PostgresStore:
         """
         check_transaction_id(transaction_id, path=self.where)
         db = await self._ready()
-        try:
-            await self._fenced(
-                _check_key(key), db.sql.accept, transaction_id, service, doing="record a receipt"
-            )
-        except StoreError as exc:
+        seq = await db.numbers.take()
+        holds = self._holds
+        fence = holds.fences.get(_check_key(key))
+        done = await asyncio.shield(
+            self._accepts.submit((key, transaction_id, fence, service, seq))
+        )
+        if not done:
             from ._errors import LeaseLostError
 
-            if isinstance(exc, LeaseLostError):
-                exc.transaction_id = transaction_id
-                exc.args = (f"{exc.args[0]}; Omeda's TransactionId was {transaction_id}",)
-                logger.error("%s", exc.args[0])
-            raise
-        self._holds.drop(key)
+            holds.sending.pop(key, None)
+            error = refused(self.where, key, fence is not None)
+            assert isinstance(error, LeaseLostError)
+            error.transaction_id = transaction_id
+            error.args = (f"{error.args[0]}; Omeda's TransactionId was {transaction_id}",)
+            logger.error("%s", error.args[0])
+            raise error
+
+    async def _accept_many(
+        self, items: Sequence[tuple[str, int, int | None, str | None, int]]
+    ) -> list[bool]:
+        """One statement for many accepts; those recorded are no longer this store's."""
+        db = self._db
+        rows = await db.fetch(
+            db.sql.accept_many,
+            self._job,
+            [item[0] for item in items],
+            [item[1] for item in items],
+            [item[2] for item in items],
+            [item[3] for item in items],
+            [item[4] for item in items],
+            doing="record receipts",
+        )
+        done = {row["key"]: bool(row["done"]) for row in rows}
+        for key, *_ in items:
+            if done[key]:
+                self._holds.drop(key)
+        return [done[item[0]] for item in items]
 
     async def reject(self, key: str, errors: Sequence[str]) -> None:
         """Record that ``key`` was refused, with the reasons."""

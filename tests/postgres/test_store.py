@@ -431,3 +431,33 @@ async def test_notes_are_kept_per_brand(make_store: MakeStore) -> None:
         await store.write_note("rhythm", "2")
     async with make_store(job="b", brand="ABC") as other:
         assert await other.read_note("rhythm") == "2"
+
+
+# ------------------------------------------------------------ group commit
+
+
+async def test_concurrent_begins_and_accepts_share_statements(make_store: MakeStore) -> None:
+    """100 records begun and accepted at once cost a handful of statements, each answered."""
+    keys = [f"k{i}" for i in range(100)]
+    async with make_store() as store:
+        before = store.database.statements
+        begun = await asyncio.gather(*(store.begin(k, service=SCO) for k in keys))
+        await asyncio.gather(*(store.accept(k, i) for i, k in enumerate(keys, start=1)))
+        spent = store.database.statements - before
+        unfinished = await store.unfinished()
+    assert all(b.won for b in begun)
+    assert [r.transaction_id for r in unfinished] == list(range(1, 101))
+    assert spent <= 12  # group commit: not 200
+
+
+async def test_a_begin_whose_caller_was_cancelled_is_still_handed_back(
+    make_store: MakeStore,
+) -> None:
+    """A job stopped while its begin is decided: release() waits for the answer, then hands back."""
+    async with make_store() as store:
+        beginning = asyncio.ensure_future(store.begin("k", service=SCO))
+        await asyncio.sleep(0)  # one turn: the call is in a batch (not a timing guess)
+        beginning.cancel()
+        await store.release("k", sent=False)
+        assert await store.get("k") is None
+        assert (await store.begin("k", service=SCO)).won
