@@ -140,6 +140,16 @@ async def _crash(dsn: str, remote: Remote, count: int) -> dict[str, Any]:
     conn = await asyncpg.connect(dsn)
     try:
         await _third_done(conn, schema, count)
+        # Killed while it looks transactions up (what takeover is about), if it does soon.
+        for _ in range(100):
+            looking = await conn.fetchval(
+                f"SELECT count(*) FROM {schema}.records "
+                "WHERE lease_owner LIKE $1 AND state = 'accepted'",
+                owner,
+            )
+            if looking:
+                break
+            await asyncio.sleep(0.02)
         victim.send_signal(signal.SIGKILL)
         killed_at = await conn.fetchval("SELECT extract(epoch FROM clock_timestamp())::float8")
         victim.wait()
@@ -320,11 +330,12 @@ def _run(dsn: str, quick: bool) -> Section:
         stall = asyncio.run(_stall(dsn, fake.remote, stall_n))
         stall_fake = fake.report()
     scaling: dict[int, float] = {}
-    with latency_fake(0.2) as fake:
-        for workers in (1, 2, 4):
-            scaling[workers] = scale_n / asyncio.run(
-                _scaling(dsn, fake.remote, scale_n, workers, None)
-            )
+    for workers in (1, 2, 4):
+        with latency_fake(0.2) as fake:
+            asyncio.run(_scaling(dsn, fake.remote, scale_n * workers, workers, None))
+            # From FakeOmeda's first POST to its last: the workers' steady rate, not
+            # their start-up (a second of imports and connections each).
+            scaling[workers] = _rate_of(fake.report().post_times)[0]
     with latency_fake(0.2) as fake:
         asyncio.run(_scaling(dsn, fake.remote, budget_n, 4, budget_rate))
         budget_fake = fake.report()
@@ -374,7 +385,8 @@ def _run(dsn: str, quick: bool) -> Section:
             ],
         ),
         Table(
-            "Fleet: scaling (every answer 200 ms late, 16 POSTs in flight a worker)",
+            "Fleet: scaling (every answer 200 ms late, 16 POSTs in flight a worker; "
+            "records per second between FakeOmeda's first and last POST)",
             ["workers", "records/s", "x one worker"],
             [[str(w), f"{r:.1f}", f"{r / scaling[1]:.2f}"] for w, r in scaling.items()],
         ),
@@ -427,7 +439,7 @@ def _run(dsn: str, quick: bool) -> Section:
         Goal(
             "budget: rate sent",
             f"{sent_rate:.1f}/s",
-            f">= 0.95 x {budget_rate:g}",
+            f">= 0.95 x {budget_rate:g} (the slots are 2% apart: 0.98)",
             sent_rate >= 0.95 * budget_rate,
         ),
         Goal(

@@ -9,7 +9,11 @@ worker reserves a small block of consecutive slots in one statement::
     slot i may be used at  max(now, tat0 + i*T - tolerance)
 
 so every slot of the fleet is handed out once, spaced ``T`` apart whatever the
-number of workers: N workers never send N times the rate. A worker waits
+number of workers: N workers never send N times the rate. ``T`` is 2% longer
+than ``1 / rate``: a worker's event loop wakes a few milliseconds late now and
+then, and without that margin a late request could make one second of the
+server's count ``rate + 1``; with it, the fleet sends 0.98 of the rate and no
+second over it. A worker waits
 for each of its slots on its own clock (the offset to the database's clock is
 measured at each reservation); a slot it comes too late for is dropped, not
 spent later, so a slow worker cannot save slots up and burst them. Dropped
@@ -30,6 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["FleetRateLimit"]
 
 _BLOCK_SECONDS: Final = 0.1
+_SPACING: Final = 1.02
+"""Slots are this much further apart than ``1 / rate`` (see the module docstring)."""
 _MAX_BLOCK: Final = 32
 
 
@@ -67,7 +73,7 @@ class FleetRateLimit:
         self.brand = brand
         self.rate = float(rate)
         self.burst = burst
-        self._interval = 1.0 / self.rate
+        self._interval = _SPACING / self.rate
         # A slot is used at most this late; later, it is dropped (see the module docstring).
         self._grace = min(self._interval / 4, 0.05)
         # About a tenth of a second's worth of slots per statement.

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from omeda_async import _schedule
 from omeda_async._errors import (
     ApiError,
     AuthenticationError,
@@ -45,6 +44,15 @@ from omeda_async._errors import (
 )
 from omeda_async._policies import PollPolicy, RetryPolicy
 from omeda_async._status import Outcome, StatusCode
+
+from ._schedule_state import (
+    Decision,
+    Schedule,
+    after_answer,
+    after_fault,
+    after_not_found,
+    first_lookup,
+)
 
 if TYPE_CHECKING:
     from omeda_async.models._responses import Transaction
@@ -93,12 +101,6 @@ class _Row:
     def now(self) -> float:
         """The database's clock now, as far as this worker can tell."""
         return self.db_now + (time.monotonic() - self.claimed_at)
-
-    def state(self) -> _schedule.PollState:
-        """The schedule state the row carries, as ``_schedule`` decides from it."""
-        return _schedule.PollState(
-            self.started, self.db_now, self.status, self.unchanged, self.seen
-        )
 
 
 class FleetTracker:
@@ -206,7 +208,7 @@ class FleetTracker:
                 # Never looked up: its first lookup is initial_delay after acceptance,
                 # jittered by its key (the same draw whoever claims it).
                 u = zlib.crc32(claimed.key.encode()) / 2**32
-                first = _schedule.first_due(self._policy, claimed.started, u)
+                first = first_lookup(self._policy, claimed.started, u)
                 if first > claimed.db_now:
                     later.append(attrs.evolve(claimed, seen=first))
                     continue
@@ -243,67 +245,48 @@ class FleetTracker:
     async def _follow(self, row: _Row) -> None:
         """One lookup of one claimed row, and the one write that records it."""
         policy = self._policy
+        state = Schedule(row.started, row.status, row.unchanged, row.seen)
         self.lookups += 1
-        transaction: Transaction | None = None
+        errors: tuple[str, ...] = ()
         try:
             transaction = await self._client.get_transaction(row.transaction_id, retry=_NO_RETRY)
         except AuthenticationError:
             await self._release(row)
             raise
         except NotFoundError:
-            step = _schedule.after_not_found(
-                policy, row.state(), now=row.now(), u=self._rng.random()
-            )
-            await self._write(row, step, row.status, step.state.unchanged, ())
-            return
+            decision = after_not_found(policy, state, now=row.now(), u=self._rng.random())
         except (RateLimitedError, ServerError) as exc:
-            await self._fault(row, exc.retry_after)
-            return
+            decision = after_fault(
+                policy, state, now=row.now(), retry_after=exc.retry_after, u=self._rng.random()
+            )
         except (MalformedResponseError, TransportError, ApiError):
-            await self._fault(row, None)
-            return
-        status = transaction.status
-        changed = status != row.status
-        # No learned rhythm in a fleet (yet): each record on the plain bounded backoff.
-        step = _schedule.after_status(
-            policy, row.state(), status, now=row.now(), u=self._rng.random()
-        )
-        await self._write(
-            row, step, status, step.state.unchanged, transaction.errors, changed=changed
-        )
+            decision = after_fault(
+                policy, state, now=row.now(), retry_after=None, u=self._rng.random()
+            )
+        else:
+            errors = transaction.errors
+            decision = after_answer(
+                policy, state, transaction.status, now=row.now(), u=self._rng.random()
+            )
+        await self._write(row, decision, errors)
 
-    async def _fault(self, row: _Row, retry_after: float | None) -> None:
-        step = _schedule.after_fault(
-            self._policy,
-            row.state(),
-            now=row.now(),
-            retry_after=retry_after,
-            u=self._rng.random(),
-        )
-        await self._write(row, step, row.status, step.state.unchanged, ())
-
-    async def _write(
-        self,
-        row: _Row,
-        step: _schedule.Step,
-        status: StatusCode | None,
-        unchanged: int,
-        errors: tuple[str, ...],
-        *,
-        changed: bool = False,
-    ) -> None:
+    async def _write(self, row: _Row, decision: Decision, errors: tuple[str, ...]) -> None:
         store = self._store
         db = await store._ready()
-        now = row.now()
-        entry = json.dumps([[now, int(status)]]) if changed and status is not None else None
+        state = decision.state
+        status = state.status
+        now = state.seen if state.seen is not None else row.now()
+        entry = (
+            json.dumps([[now, int(status)]]) if decision.changed and status is not None else None
+        )
         code = None if status is None else int(status)
         try:
-            if step.outcome is not None:
+            if decision.outcome is not None:
                 done = await db.fetchrow(
                     db.sql.finish_tracked,
                     store.job,
                     row.key,
-                    step.outcome.value,
+                    decision.outcome.value,
                     code,
                     json.dumps(list(errors)),
                     entry,
@@ -312,16 +295,16 @@ class FleetTracker:
                     doing="record an outcome",
                 )
             else:
-                assert step.due is not None
+                assert decision.due is not None
                 done = await db.fetchrow(
                     db.sql.reschedule_tracked,
                     store.job,
                     row.key,
                     code,
                     entry,
-                    now if changed else None,
-                    step.due,
-                    unchanged,
+                    now if decision.changed else None,
+                    decision.due,
+                    state.unchanged,
                     now,
                     row.fence,
                     doing="record a lookup",
@@ -338,11 +321,11 @@ class FleetTracker:
                 row.transaction_id,
             )
             return
-        if step.outcome is not None:
+        if decision.outcome is not None:
             self.finished += 1
             if self._on_result is not None:
                 self._on_result(
-                    Followed(row.key, row.transaction_id, step.outcome, status, tuple(errors))
+                    Followed(row.key, row.transaction_id, decision.outcome, status, tuple(errors))
                 )
 
     async def _release(self, row: _Row) -> None:

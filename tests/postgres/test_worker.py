@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from omeda_async import Outcome, PollPolicy, RecordState, StatusCode
-from omeda_async._schedule import Step
 from omeda_async.postgres import PostgresStore
+from omeda_async.postgres._schedule_state import Decision, Schedule
 from omeda_async.postgres._tracker import FleetTracker, Followed, _Row
 from omeda_async.postgres._worker import Worker
 from omeda_async.testing import FakeOmeda
@@ -156,24 +156,25 @@ async def test_a_dead_trackers_transactions_are_taken_over_and_its_late_writes_r
                 await following
             # The stalled tracker wakes with its old claim: its write changes nothing.
             old = claimed[0]
-            stale = _Row(
-                key="k",
-                fence=old["fence"],
-                transaction_id=receipt.transaction_id,
-                status=None,
-                unchanged=0,
-                started=old["started"],
-                seen=None,
-                db_now=old["now"],
-                claimed_at=0.0,
-            )
             await stalled._write(
-                stale,
-                Step(Outcome.FAILED, stale.state()),
-                StatusCode(9),
-                0,
+                _Row(
+                    key="k",
+                    fence=old["fence"],
+                    transaction_id=receipt.transaction_id,
+                    status=None,
+                    unchanged=0,
+                    started=old["started"],
+                    seen=None,
+                    db_now=old["now"],
+                    claimed_at=0.0,
+                ),
+                Decision(
+                    Outcome.FAILED,
+                    None,
+                    Schedule(old["started"], StatusCode(9), 0, old["now"]),
+                    changed=True,
+                ),
                 ("stale",),
-                changed=True,
             )
             record = await alive.get("k")
     assert [r.outcome for r in results] == [Outcome.SUCCEEDED]
@@ -207,11 +208,10 @@ async def test_a_transactions_schedule_lives_in_its_row(
             # Nothing is due now: a second tracker claims nothing.
             assert await FleetTracker(client, store, policy=slow)._claim(10) == 0
     assert state["status"] in (0, 7)  # queued: 0, or 7 (loaded into staging)
-    # The first answer continues the ramp the first lookup began: one step on, 5 x 2 s.
-    assert state["unchanged"] == 1
+    assert state["unchanged"] == 0
     assert state["seen"] is not None
     assert state["lease_owner"] is None
-    assert 9 < state["wait"].total_seconds() <= 10
+    assert 4 < state["wait"].total_seconds() <= 5
 
 
 async def test_the_fleets_budget_hands_each_slot_out_once(make_store: MakeStore) -> None:
