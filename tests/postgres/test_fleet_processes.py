@@ -51,7 +51,7 @@ async def _spawn(fake: FakeOmeda, dsn: str, schema: str) -> asyncio.subprocess.P
         "--concurrency",
         str(CONCURRENCY),
         "--lease",
-        "1",
+        "3",
         "--claim-interval",
         "0.1",
         "--poll-interval",
