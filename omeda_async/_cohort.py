@@ -146,7 +146,7 @@ class Cohort:
             self._release(lambda started: True, individually=True)
         elif new.frontier > old.frontier:
             frontier = new.frontier
-            self._release(lambda started: started < frontier, individually=False)
+            self._release(lambda started: started <= frontier, individually=False)
 
     def clear(self) -> None:
         """Forget every waiting record (the poller settles them)."""

@@ -828,6 +828,9 @@ class TransactionPoller:
             now=now,
             rhythm=learned,
             waiting=self._cohort.waiting_on(tracking) if tracking._parked else 1,
+            # A scout with records waiting behind others keeps its own pace: it is there to
+            # notice a run that the learned cadence did not predict.
+            predict=not (tracking._scout and len(self._cohort)),
             u=self._rng.random(),
         )
         if previous is None or status != previous:

@@ -8,8 +8,10 @@ within a minute (*batch*). The schedule in ``_schedule`` polls well under both
 if it knows which one it faces, so the poller watches for the signs:
 
 - **Leaving the queue in order.** A record seen at a queue code (0 or 7) at
-  time ``a`` and out of it later was taken by something after ``a``. If records
-  leave in runs, every record queued before ``a`` has left too: the *frontier*.
+  time ``a`` and out of it later was taken by a run that began after
+  ``a - RUN_SPREAD`` (a run takes its records over its first seconds). If
+  records leave in runs, every record queued before that has left too: the
+  *frontier*.
   Records queued before the frontier are then looked up once the run is over,
   and what they show is evidence: out of the queue confirms the reading, still
   in it contradicts it. ``fifo`` is the running share of confirmations; below
@@ -51,6 +53,7 @@ __all__ = [
     "estimate_period",
     "left_queue",
     "next_window",
+    "queued",
     "rhythm_from_note",
     "rhythm_to_note",
 ]
@@ -61,15 +64,26 @@ QUEUE_CODES: frozenset[StatusCode] = frozenset(
 """Codes of a record waiting in Omeda's queue (0, 7: loaded into staging), not yet processed."""
 
 
-def left_queue(before: StatusCode | None, status: StatusCode) -> bool:
-    """True if a record seen at ``before`` and now at ``status`` has left the queue.
+_ZERO = StatusCode.LOADED_INTO_STAGING
+_SEVEN = StatusCode.API_TRANSACTION_LOADED_INTO_STAGING
 
-    Out of both queue codes; or from 0 on to 7, the next code of staging, which
-    a record taken by a run passes on its way (FakeOmeda's batch model does).
+
+def queued(rhythm: Rhythm, status: StatusCode | None) -> bool:
+    """True if ``status`` says the record waits in the queue.
+
+    0 always; 7 ("API Transaction Loaded into Staging") unless the brand's
+    records are known to wait at 0 (``Rhythm.zero``): then 7 is the first code
+    of a record a run has taken (FakeOmeda's batch model shows it so).
     """
-    if status not in QUEUE_CODES:
-        return True
-    return before == StatusCode.LOADED_INTO_STAGING and status != before
+    return status == _ZERO or (status == _SEVEN and not rhythm.zero)
+
+
+def left_queue(rhythm: Rhythm, before: StatusCode | None, status: StatusCode) -> bool:
+    """True if a record seen at ``before`` (None: not seen) and now at ``status`` has left the
+    queue with this answer."""
+    if queued(rhythm, status):
+        return False
+    return before is None or queued(rhythm, before)
 
 
 RUN_SPREAD = 30.0
@@ -86,6 +100,9 @@ SETTLE_QUANTILE = 0.8
 
 SETTLE_STEP = 5.0
 """Seconds one observation moves the ``settle`` estimate (before weighting by the quantile)."""
+
+JITTER_NEAR = 0.75
+"""A lookup this share of the ``settle`` estimate or later counts as made near it."""
 
 NARROW = 3 * RUN_SPREAD
 """The widest departure bracket (seconds) that may pin a run's time."""
@@ -127,6 +144,8 @@ class Rhythm(NamedTuple):
     """Seconds after a run's frontier by which most of its records have finished."""
     longest_wait: float = 0.0
     """The longest a record was seen waiting in the queue (a lower bound of the period)."""
+    zero: bool = False
+    """Records of this brand wait at 0: 7 is then on the way out, not a queue code."""
 
     @property
     def cohort(self) -> bool:
@@ -151,6 +170,7 @@ class Rhythm(NamedTuple):
             "period": moved.period,
             "settle": moved.settle,
             "longest_wait": moved.longest_wait,
+            "zero": moved.zero,
         }
 
     @classmethod
@@ -173,6 +193,7 @@ class Rhythm(NamedTuple):
                 period=_duration(data.get("period")),
                 settle=_duration(data.get("settle")),
                 longest_wait=_duration(data.get("longest_wait")) or 0.0,
+                zero=data.get("zero") is True,
             )
         except (TypeError, ValueError, AttributeError):
             return cls()
@@ -210,15 +231,19 @@ def after_evidence(rhythm: Rhythm, *, left: bool) -> Rhythm:
 def after_departure(rhythm: Rhythm, *, queued: float, seen_queued: float, now: float) -> Rhythm:
     """A record tracked since ``queued`` and seen queued at ``seen_queued`` is out at ``now``.
 
-    Moves the frontier to ``seen_queued``; a narrow bracket also pins a run (the
-    same run as the last one if they overlap, else a new one, which may teach
-    the period).
+    Moves the frontier to ``RUN_SPREAD`` before ``seen_queued`` (a run takes its
+    records over its first seconds, so this one may have left well after its
+    run began, and only records queued before that were surely taken), or to
+    ``queued`` if later (its run began after it was queued). A narrow
+    bracket also pins a run (the same run as the last one if they overlap, else
+    a new one, which may teach the period).
     """
     if not now > seen_queued:
         return rhythm  # a clock that went back: nothing to learn
     changes: dict[str, Any] = {}
-    if seen_queued > rhythm.frontier:
-        changes["frontier"] = seen_queued
+    frontier = max(seen_queued - RUN_SPREAD, queued)
+    if frontier > rhythm.frontier:
+        changes["frontier"] = frontier
         if now > rhythm.frontier_at + 2 * RUN_SPREAD:
             # A new run (within one, the run's time stays when it was first seen).
             changes["frontier_at"] = now
@@ -264,16 +289,18 @@ def after_settled(
     lookup before at ``previous`` seconds), was ``done`` (at its end) or not.
 
     A stochastic-approximation quantile (``SETTLE_QUANTILE``) that learns only
-    from what a lookup proves: done by ``elapsed`` when that is no later than
-    the estimate (it may come down), not done when that is no earlier, for
-    its first lookup past the estimate (it must go up). Lookups are made near
-    the estimate, so both happen, in proportions that balance at the quantile.
-    ``prior`` stands for the estimate until one is learned.
+    from what a lookup made near the estimate proves: done by then when that is
+    no later than the estimate (it may come down), not done when that is no
+    earlier, for its first lookup past the estimate (it must go up); both
+    happen, in proportions that balance at the quantile. (A lookup long before
+    the estimate, of a record that had left before its run was seen, proves
+    nothing about the estimate.) ``prior`` stands for the estimate until one is
+    learned.
     """
     if not 0.0 <= elapsed <= 10 * max_interval:
         return rhythm  # another run's record, or a clock jump: not this run's timing
     current = rhythm.settle if rhythm.settle is not None else prior
-    if done and elapsed <= current:
+    if done and JITTER_NEAR * current <= elapsed <= current:
         current -= SETTLE_STEP * (1.0 - SETTLE_QUANTILE)
     elif not done and elapsed >= current > previous:
         current += SETTLE_STEP * SETTLE_QUANTILE
@@ -327,11 +354,11 @@ def next_window(rhythm: Rhythm, *, queued: float, now: float, late: float = 0.0)
     expected to show, or None if that cannot be told.
 
     Known only while runs are believed and a period is learned. A run takes
-    what was queued before it: the first run whose earliest departure comes
-    after ``queued`` and whose window had not passed ``late`` seconds before
-    ``now`` (the last pinned run itself included: within a run, records leave
-    in queue order). The window widens with the periods since the last pinned
-    run (the period is an estimate).
+    what was queued before it: the first run whose window had not closed when
+    the record was queued, nor ``late`` seconds before ``now`` (the last pinned
+    run itself included: within a run, records leave in queue order). The
+    window widens with the periods since the last pinned run (the period is an
+    estimate).
     """
     period = rhythm.period
     if period is None or not rhythm.runs or not rhythm.cohort:
@@ -346,7 +373,9 @@ def next_window(rhythm: Rhythm, *, queued: float, now: float, late: float = 0.0)
     while True:
         margin = WINDOW_MARGIN + drift * k
         lo, hi = last.lo + k * period - margin, last.hi + k * period + margin
-        if lo + 2 * margin > queued and hi + late > now:
+        # Queued before the window closed: that run may still take it (where in a run's
+        # window the run itself began is not known), so it is looked for there.
+        if hi > queued and hi + late > now:
             return Window(lo, hi)
         k += 1
 

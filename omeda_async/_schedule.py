@@ -56,6 +56,7 @@ from ._rhythm import (
     after_settled,
     left_queue,
     next_window,
+    queued,
 )
 from ._status import Outcome, StatusCode
 
@@ -101,6 +102,8 @@ HELD = 3
 """Phase: waiting for a person (1, 3, 20, 35, 36, 37)."""
 
 _NO_RHYTHM = Rhythm(fifo=0.0)
+_ZERO = StatusCode.LOADED_INTO_STAGING
+_SEVEN = StatusCode.API_TRANSACTION_LOADED_INTO_STAGING
 
 # Every documented code's phase, looked up once per answer (unknown codes move).
 _PHASES: dict[StatusCode | None, int] = {
@@ -294,18 +297,26 @@ def after_status(
     now: float,
     rhythm: Rhythm | None = None,
     waiting: int = 1,
+    predict: bool = True,
     u: float = 0.5,
 ) -> Step:
     """Decide after a lookup at ``now`` answered ``status``.
 
     A terminal answer wins even at the deadline. A queued record's next lookup
-    is that of a representative ``waiting`` records wait on (1: itself alone);
-    ``waits_on_cohort`` says whether the poller may hold it back behind another
-    representative instead.
+    is that of a representative ``waiting`` records wait on (1: itself alone),
+    timed to the next run once the cadence is known unless ``predict`` is false
+    (a scout: it is there to see what predictions miss); ``waits_on_cohort``
+    says whether the poller may hold it back behind another representative instead.
     """
     rhythm = _effective(policy, rhythm)
     phase = _PHASES.get(status, MOVING)
     before = _PHASES.get(state.status, MOVING)
+    if rhythm.zero:
+        # This brand's records wait at 0: a 7 is a record on its way out.
+        if phase == QUEUED and status != _ZERO:
+            phase = MOVING
+        if before == QUEUED and state.status != _ZERO:
+            before = MOVING
     # The first answer continues the ramp the first lookup began; a new phase restarts
     # it, except leaving the queue where records do not leave it in runs: there it is
     # one more code on the way, not the start of a run's last minute.
@@ -325,7 +336,8 @@ def after_status(
     if phase == MOVING:
         delay = _moving_delay(policy, rhythm, started, unchanged, now, u)
     elif phase == QUEUED:
-        delay = _queued_delay(policy, rhythm, started, unchanged, now, waiting, u)
+        timing = rhythm if predict or rhythm.period is None else rhythm._replace(period=None)
+        delay = _queued_delay(policy, timing, started, unchanged, now, waiting, u)
     else:
         delay = _jitter(policy, policy.hold_interval, u, policy.hold_interval)
     due = min(now + delay, started + policy.deadline)
@@ -349,7 +361,7 @@ def _queued_delay(
     base = _jitter(policy, backoff_interval(policy, unchanged), u, ceiling)
     if not rhythm.cohort:
         return base
-    if started < rhythm.frontier:
+    if started <= rhythm.frontier:
         # Its run has come: it is on its way out, and done when the run's records are.
         return _settle_delay(policy, rhythm, now, base, u)
     window = next_window(rhythm, queued=started, now=now, late=policy.max_interval)
@@ -369,7 +381,7 @@ def _moving_delay(
     policy: PollPolicy, rhythm: Rhythm, started: float, unchanged: int, now: float, u: float
 ) -> float:
     base = _jitter(policy, backoff_interval(policy, unchanged), u, policy.max_interval)
-    if rhythm.cohort and started < rhythm.frontier:
+    if rhythm.cohort and started <= rhythm.frontier:
         return _settle_delay(policy, rhythm, now, base, u)
     return base
 
@@ -381,7 +393,10 @@ def _settle_delay(policy: PollPolicy, rhythm: Rhythm, now: float, base: float, u
     if rhythm.settle is None:
         return base
     target = rhythm.frontier_at + rhythm.settle + (u - 0.5) * RUN_SPREAD / 6
-    return min(max(target - now, base), policy.max_interval)
+    # Past its run's usual end and still going: one of the run's last few; looks a quarter
+    # of the run's time apart rather than starting the ramp again.
+    floor = base if target > now else max(base, rhythm.settle / 4)
+    return min(max(target - now, floor), policy.max_interval)
 
 
 def after_not_found(policy: PollPolicy, state: PollState, *, now: float, u: float = 0.5) -> Step:
@@ -438,8 +453,8 @@ def waits_on_cohort(policy: PollPolicy, rhythm: Rhythm, state: PollState) -> boo
     return (
         policy.learn
         and rhythm.cohort
-        and (state.status in QUEUE_CODES or (state.status is None and state.seen is None))
-        and state.started >= rhythm.frontier
+        and (queued(rhythm, state.status) or (state.status is None and state.seen is None))
+        and state.started > rhythm.frontier
     )
 
 
@@ -515,13 +530,17 @@ def learn(
     prior = _PHASES.get(before.status, MOVING)
     if prior == MOVING and (status == before.status or not rhythm.cohort):
         return rhythm  # on its way, nothing new: the common case, kept cheap
-    left = left_queue(before.status, status)
+    if status == _ZERO and not rhythm.zero:
+        rhythm = rhythm._replace(zero=True)  # this brand's records wait at 0
+    if prior == QUEUED and not queued(rhythm, before.status):
+        prior = MOVING  # a 7 where records wait at 0: already on its way out
+    left = left_queue(rhythm, before.status, status)
     if prior <= QUEUED:
         last = before.seen if before.seen is not None else before.started
         # Where 0 comes first, 7 is on the way out of the queue, and a run's record may
         # show it for most of the run: a first 7 tells nothing, and a 7 that stays is
         # held against runs only once the run's records are done.
-        seven = status == StatusCode.API_TRANSACTION_LOADED_INTO_STAGING
+        seven = status == _SEVEN and not rhythm.zero
         patience = policy.max_interval if seven else RUN_SPREAD
         if (
             before.started < rhythm.frontier
@@ -532,7 +551,7 @@ def learn(
                 rhythm = after_evidence(rhythm, left=True)
             elif now >= rhythm.frontier_at + patience:
                 rhythm = after_evidence(rhythm, left=False)
-        if left and before.started >= rhythm.frontier:
+        if left and before.started > rhythm.frontier:
             # Beyond the frontier: its departure says something new (one before it was
             # already taken to have left, and is evidence instead).
             if prior == QUEUED and before.seen is not None:
@@ -545,7 +564,7 @@ def learn(
                 rhythm = after_departure(
                     rhythm, queued=before.started, seen_queued=before.started, now=now
                 )
-    if rhythm.cohort and before.started < rhythm.frontier and prior != HELD:
+    if rhythm.cohort and before.started <= rhythm.frontier and prior != HELD:
         last = before.seen if before.seen is not None else before.started
         rhythm = after_settled(
             rhythm,

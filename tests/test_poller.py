@@ -927,7 +927,7 @@ async def test_jitter_keeps_records_tracked_together_apart(
     """Records tracked at the same moment do not all poll at the same instants."""
     for tid in range(200, 220):
         stub.timeline(tid, (0, 29))
-    poller = poller_for(stub, PollPolicy(initial_delay=2.0, max_interval=30.0))
+    poller = poller_for(stub, PollPolicy(initial_delay=2.0, max_interval=30.0, learn=False))
     for tid in range(200, 220):
         poller.track(tid)
     await clock.advance(60)

@@ -13,6 +13,7 @@ from omeda_async._rhythm import (
     FIFO_BELIEF,
     MAX_RUNS,
     MIN_PERIOD,
+    RUN_SPREAD,
     Rhythm,
     RhythmMemory,
     Window,
@@ -22,6 +23,7 @@ from omeda_async._rhythm import (
     estimate_period,
     left_queue,
     next_window,
+    queued,
     rhythm_from_note,
     rhythm_to_note,
 )
@@ -66,9 +68,10 @@ def test_no_period_below_the_minimum_or_a_wait_seen() -> None:
 
 
 def test_a_departure_moves_the_frontier_and_pins_a_run() -> None:
-    """Seen queued at 100, out at 106: the frontier is 100 and a run is pinned in (100, 106]."""
+    """Seen queued at 100, out at 106: a run began after 100 - RUN_SPREAD (it takes its records
+    over its first seconds), so the frontier is there, and a run is pinned in (100, 106]."""
     rhythm = after_departure(Rhythm(), queued=40.0, seen_queued=100.0, now=106.0)
-    assert (rhythm.frontier, rhythm.frontier_at) == (100.0, 106.0)
+    assert (rhythm.frontier, rhythm.frontier_at) == (100.0 - RUN_SPREAD, 106.0)
     assert rhythm.runs == (Window(100.0, 106.0),)
     assert rhythm.longest_wait == 60.0
 
@@ -78,14 +81,14 @@ def test_departures_of_one_run_narrow_it() -> None:
     first = after_departure(Rhythm(), queued=0.0, seen_queued=100.0, now=130.0)
     second = after_departure(first, queued=50.0, seen_queued=110.0, now=120.0)
     assert second.runs == (Window(110.0, 120.0),)
-    assert second.frontier == 110.0
+    assert second.frontier == 110.0 - RUN_SPREAD
     assert second.frontier_at == 130.0
 
 
 def test_a_vague_departure_moves_the_frontier_but_pins_nothing() -> None:
     """Out of the queue between two lookups an hour apart: a run happened, no telling when."""
     rhythm = after_departure(Rhythm(), queued=0.0, seen_queued=100.0, now=3700.0)
-    assert rhythm.frontier == 100.0
+    assert rhythm.frontier == 100.0 - RUN_SPREAD
     assert rhythm.runs == ()
 
 
@@ -144,14 +147,20 @@ def test_settle_learns_a_quantile_from_what_lookups_prove() -> None:
 
 
 def test_leaving_the_queue() -> None:
-    """Out of 0 and 7, or from 0 on to 7; 7 alone says nothing."""
-    zero, seven = StatusCode(0), StatusCode(7)
-    assert left_queue(zero, StatusCode(29))
-    assert left_queue(zero, seven)
-    assert not left_queue(zero, zero)
-    assert not left_queue(seven, seven)
-    assert not left_queue(None, seven)
-    assert left_queue(None, StatusCode(100))
+    """Out of the queue codes; where records wait at 0 (learned), 7 is already on the way out."""
+    zero, seven, moving = StatusCode(0), StatusCode(7), StatusCode(29)
+    fresh, at_zero = Rhythm(), Rhythm(zero=True)
+    assert left_queue(fresh, zero, moving)
+    assert left_queue(fresh, seven, moving)
+    assert not left_queue(fresh, zero, seven)  # 7 may be where this brand's records wait
+    assert not left_queue(fresh, None, seven)
+    assert left_queue(fresh, None, StatusCode(100))
+    assert left_queue(at_zero, zero, seven)
+    assert left_queue(at_zero, None, seven)
+    assert not left_queue(at_zero, seven, moving)  # it left at the 7
+    assert not left_queue(at_zero, zero, zero)
+    assert queued(fresh, seven)
+    assert not queued(at_zero, seven)
 
 
 def test_next_window_is_the_first_run_after_queuing() -> None:

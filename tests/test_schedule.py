@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from omeda_async import Outcome, PollPolicy, StatusCode
 from omeda_async._policies import RETRY_AFTER_CAP
-from omeda_async._rhythm import Rhythm, Window, next_window
+from omeda_async._rhythm import RUN_SPREAD, Rhythm, Window, next_window
 from omeda_async._schedule import (
     HELD,
     JITTER_HIGH,
@@ -499,30 +499,43 @@ def test_a_waiting_record_is_still_looked_up_every_queue_interval() -> None:
 
 
 def test_a_departure_moves_the_frontier_and_pins_the_run() -> None:
-    """Seen queued at 100, out at 105: everything queued before 100 has left (if runs hold)."""
+    """Seen queued at 100, out at 105: everything queued before the run (which began after
+    100 - RUN_SPREAD) has left, if runs hold."""
     learned = learn(PLAIN, Rhythm(), state(0, started=10.0, seen=100.0), StatusCode(29), now=105.0)
-    assert (learned.frontier, learned.frontier_at) == (100.0, 105.0)
+    assert (learned.frontier, learned.frontier_at) == (100.0 - RUN_SPREAD, 105.0)
     assert learned.runs == (Window(100.0, 105.0),)
     assert learned.longest_wait == 90.0
 
 
 def test_a_record_out_before_its_run_confirms_runs_and_one_still_queued_contradicts() -> None:
     """Queued before the frontier: out after the run confirms, still at 0 past it contradicts."""
-    rhythm = Rhythm(fifo=0.95, frontier=100.0, frontier_at=105.0)
+    rhythm = Rhythm(fifo=0.95, frontier=100.0, frontier_at=105.0, zero=True)
     out = learn(PLAIN, rhythm, state(0, started=50.0, seen=60.0), StatusCode(29), now=140.0)
     still = learn(PLAIN, rhythm, state(0, started=50.0, seen=60.0), QUEUED_0, now=140.0)
     assert out.fifo > rhythm.fifo
     assert still.fifo < rhythm.fifo
     # Too soon after the run to tell (a run takes its records in order): nothing learned.
     assert learn(PLAIN, rhythm, state(0, started=50.0, seen=60.0), QUEUED_0, now=110.0) == rhythm
-    # A first answer of 7 may be a run's record on its way out: nothing learned either.
-    assert learn(PLAIN, rhythm, state(started=50.0), StatusCode(7), now=140.0).fifo == rhythm.fifo
+    # Where it is not known that records wait at 0, a first 7 may be a run's record on its
+    # way out or one waiting: nothing learned either.
+    unsure = rhythm._replace(zero=False)
+    assert learn(PLAIN, unsure, state(started=50.0), StatusCode(7), now=140.0).fifo == unsure.fifo
 
 
-def test_from_0_to_7_is_leaving_the_queue() -> None:
-    """A record seen at 0 and then at 7 was taken by a run (7 follows 0 in staging)."""
-    learned = learn(PLAIN, Rhythm(), state(0, started=10.0, seen=100.0), StatusCode(7), now=103.0)
-    assert learned.frontier == 100.0
+def test_where_records_wait_at_0_a_7_is_on_the_way_out() -> None:
+    """Seeing a 0 teaches that this brand's records wait there; a 7 then means a run took it."""
+    learned = learn(PLAIN, Rhythm(), state(started=10.0), QUEUED_0, now=12.0)
+    assert learned.zero
+    out = learn(PLAIN, learned, state(0, started=10.0, seen=100.0), StatusCode(7), now=103.0)
+    assert out.frontier == 100.0 - RUN_SPREAD
+    # A 7 and then a later code is no second departure.
+    again = learn(PLAIN, out, state(7, started=10.0, seen=103.0), StatusCode(29), now=200.0)
+    assert again.frontier == out.frontier
+    # And a 7 is polled as a moving record is, not as a queued one.
+    step = after_status(
+        PLAIN, state(0, unchanged=4, seen=100.0), StatusCode(7), now=103.0, rhythm=learned
+    )
+    assert step.state.unchanged == 0
 
 
 def test_nothing_is_learned_without_learning() -> None:
