@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import random
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +169,20 @@ async def _cancel_then_rerun(fake: FakeOmeda, trial: int, journal: Path) -> None
     assert queued(fake, trial) == {row["FirstName"]: 1 for row in rows}, f"trial {trial}"
 
 
+def many_rows() -> Iterator[dict[str, Any]]:
+    """More rows than any of these tests lets a job send."""
+    for i in range(10_000):
+        yield {"FirstName": f"P{i}", "Emails": [{"EmailAddress": "p@x.com"}]}
+
+
+async def nothing_starts_after(counting: Counting, fake: FakeOmeda) -> None:
+    """The job stopped now: no POST starts from here on, its tasks end, the fake got no more."""
+    started = len(counting.started)
+    await eventually(lambda: library_tasks() == [], 10)
+    assert len(counting.started) == started
+    assert len(fake.transactions) <= started
+
+
 @pytest.mark.parametrize("track", [False, True])
 async def test_leaving_the_loop_stops_the_job(track: bool) -> None:
     """``break`` out of ``async for ... in client.submit_many(...)``: the job, no longer
@@ -178,17 +192,12 @@ async def test_leaving_the_loop_stops_the_job(track: bool) -> None:
         fake.client() as client,
     ):
         counting = Counting(client)
-        rows = (
-            {"FirstName": f"P{i}", "Emails": [{"EmailAddress": "p@x.com"}]} for i in range(10_000)
-        )
+        rows = many_rows()
         async for _ in submit_many(counting, rows, concurrency=4, track=track, poll_policy=FAST):
             if len(counting.started) >= 20:
                 break
-        started = len(counting.started)
-        await eventually(lambda: library_tasks() == [], 10)
-        assert len(counting.started) == started
-        assert started < 60
-        assert len(fake.transactions) <= started
+        await nothing_starts_after(counting, fake)
+        assert len(counting.started) < 60
     await no_task_left()
 
 
@@ -199,16 +208,11 @@ async def test_a_dropped_job_is_stopped_when_collected() -> None:
         fake.client() as client,
     ):
         counting = Counting(client)
-        rows = (
-            {"FirstName": f"P{i}", "Emails": [{"EmailAddress": "p@x.com"}]} for i in range(10_000)
-        )
+        rows = many_rows()
         job = submit_many(counting, rows, concurrency=4)
         await anext(job)
         await eventually(lambda: len(counting.started) >= 5)  # the read-ahead allows 8
         del job
         gc.collect()
-        started = len(counting.started)
-        await eventually(lambda: library_tasks() == [], 10)
-        assert len(counting.started) == started
-        assert len(fake.transactions) <= started
+        await nothing_starts_after(counting, fake)
     await no_task_left()
