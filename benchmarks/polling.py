@@ -33,7 +33,6 @@ at most 60 s; the first record of a fresh process reported within seconds.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
 import math
 import random
@@ -58,6 +57,7 @@ from omeda_async.models import Transaction
 from omeda_async.testing import Batch, FakeOmeda, Mix, Scenario
 
 from ._common import Goal, Section, Table, median, percentile, stop, timed_loop_lag
+from .scale import VirtualClock
 
 SIGNUP = {"FirstName": "Jane", "Emails": [{"EmailAddress": "jane@example.com"}]}
 WEIGHTS = {
@@ -193,37 +193,6 @@ def oracle(count: int) -> Run:
 
 
 # -- the real poller on a virtual clock ------------------------------------------------
-
-
-class VirtualClock:
-    """A clock that jumps to the next sleeper whenever every task waits (see scale.py)."""
-
-    def __init__(self) -> None:
-        self._now = 0.0
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._seq = itertools.count()
-
-    def now(self) -> float:
-        return self._now
-
-    async def sleep(self, seconds: float) -> None:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._now + max(0.0, seconds), next(self._seq), fut))
-        await fut
-
-    async def drive(self) -> None:
-        loop = asyncio.get_running_loop()
-        ready = loop._ready  # type: ignore[attr-defined]
-        while True:
-            await asyncio.sleep(0)
-            if ready:
-                continue
-            while self._sleepers:
-                when, _, fut = heapq.heappop(self._sleepers)
-                if not fut.done():
-                    self._now = max(self._now, when)
-                    fut.set_result(None)
-                    break
 
 
 class InstantOmeda:
@@ -636,16 +605,19 @@ def run(quick: bool) -> Section:
         f"(log-uniform, median {median(durations):.0f} s)"
     )
     batch_label = f"batch: a job of {jobs} records, runs every {EVERY:g} s"
-    lone_label = (
-        f"batch: {lones} lone records after the job, one every {0.6 * EVERY:g} s on average"
-    )
     rows = (
         [r.row("spread") for r in spread_runs]
         + [r.row("batch job") for r in batch_runs]
         + [r.row("batch lone records") for r in lone_runs]
     )
     if not quick:
-        plot([(spread_label, spread_runs), (batch_label, batch_runs), (lone_label, lone_runs)])
+        plot(
+            [
+                (f"spread: {count:,} records, 3 s to {high / 60:g} min each", spread_runs),
+                (f"batch: a job of {jobs}, runs every {EVERY / 60:g} min", batch_runs),
+                (f"batch: {lones} lone records after the job", lone_runs),
+            ]
+        )
     return Section(
         name="polling",
         tables=[
