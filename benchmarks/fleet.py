@@ -113,6 +113,21 @@ def _statements(err: str) -> int:
     return int(found.group(1)) if found else 0
 
 
+async def _start(
+    dsn: str, remote: Remote, job: str, count: int, workers: int
+) -> tuple[str, str, list[str], list[subprocess.Popen[str]]]:
+    """A fresh schema, ``count`` records queued in ``job``, ``workers`` workers started on it."""
+    schema = _schema()
+    await _enqueue(dsn, schema, job, count)
+    options = _worker_options()
+    return (
+        schema,
+        job,
+        options,
+        [spawn_worker(remote, dsn, schema, job, options) for _ in range(workers)],
+    )
+
+
 async def _third_done(conn: Any, schema: str, count: int) -> None:
     """Until a third of the records are accepted (other processes' progress, read as it goes)."""
     while True:
@@ -130,10 +145,7 @@ async def _third_done(conn: Any, schema: str, count: int) -> None:
 async def _crash(dsn: str, remote: Remote, count: int) -> dict[str, Any]:
     import asyncpg
 
-    schema, job = _schema(), "crash"
-    await _enqueue(dsn, schema, job, count)
-    options = _worker_options()
-    workers = [spawn_worker(remote, dsn, schema, job, options) for _ in range(4)]
+    schema, job, options, workers = await _start(dsn, remote, "crash", count, 4)
     victim = workers[0]
     # Its leases name it: host:pid:tag.
     owner = f"%:{victim.pid}:%"
@@ -203,10 +215,7 @@ async def _crash(dsn: str, remote: Remote, count: int) -> dict[str, Any]:
 async def _stall(dsn: str, remote: Remote, count: int) -> dict[str, Any]:
     import asyncpg
 
-    schema, job = _schema(), "stall"
-    await _enqueue(dsn, schema, job, count)
-    options = _worker_options()
-    workers = [spawn_worker(remote, dsn, schema, job, options) for _ in range(3)]
+    schema, job, _, workers = await _start(dsn, remote, "stall", count, 3)
     stalled = workers[0]
     conn = await asyncpg.connect(dsn)
     try:

@@ -22,7 +22,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, Generic, TypeVar
 
-__all__ = ["Batcher"]
+__all__ = ["Batcher", "Refill"]
 
 _T = TypeVar("_T")
 _LIMIT: Final = 256
@@ -102,3 +102,33 @@ class Batcher(Generic[_T]):
             for _, future in waiting:
                 future.cancel()
             raise
+
+
+class Refill:
+    """One run of ``refill()`` at a time: callers that need it meanwhile wait for that run.
+
+    For the reserved blocks (first-seen numbers, rate-budget slots): whoever finds
+    the block empty starts one reservation, and everyone else waits on it rather
+    than reserving again. A caller cancelled while waiting leaves the run going.
+    """
+
+    __slots__ = ("_refill", "_task")
+
+    def __init__(self, refill: Callable[[], Awaitable[None]]) -> None:
+        self._refill = refill
+        self._task: asyncio.Task[None] | None = None
+
+    async def wait(self) -> None:
+        """Until a run (this caller's, or one already going) has ended; its error, if any."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(_run(self._refill))
+        task = self._task
+        try:
+            await asyncio.shield(task)
+        finally:
+            if task.done() and self._task is task:
+                self._task = None
+
+
+async def _run(refill: Callable[[], Awaitable[None]]) -> None:
+    await refill()

@@ -28,6 +28,8 @@ import math
 import time
 from typing import TYPE_CHECKING, Final
 
+from ._batch import Refill
+
 if TYPE_CHECKING:
     from ._store import PostgresStore
 
@@ -79,7 +81,7 @@ class FleetRateLimit:
         # About a tenth of a second's worth of slots per statement.
         self._block = max(1, min(_MAX_BLOCK, math.ceil(self.rate * _BLOCK_SECONDS)))
         self._slots: collections.deque[float] = collections.deque()  # local monotonic times
-        self._reserving: asyncio.Task[None] | None = None
+        self._reserving = Refill(self._reserve)
         self.reservations = 0
         """Statements run so far (one per block)."""
 
@@ -98,14 +100,7 @@ class FleetRateLimit:
                 if at > now:
                     await asyncio.sleep(at - now)
                 return
-            if self._reserving is None:
-                self._reserving = asyncio.get_running_loop().create_task(self._reserve())
-            reserving = self._reserving
-            try:
-                await asyncio.shield(reserving)
-            finally:
-                if reserving.done() and self._reserving is reserving:
-                    self._reserving = None
+            await self._reserving.wait()
 
     async def _reserve(self) -> None:
         db = await self._store._ready()

@@ -10,16 +10,16 @@ brand (:class:`IncompatibleStoreError`, nothing changed).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from typing import Any, Final
 
 import asyncpg
 
 from omeda_async._errors import IncompatibleStoreError, StoreError
-from omeda_async._status import Outcome, StatusCode
-from omeda_async._store import RecordState, StoredRecord
+from omeda_async._sqlite_store import _record as read_record
+from omeda_async._store import StoredRecord
 
+from ._batch import Refill
 from ._dsn import Dsn
 from ._errors import map_error
 from ._sql import APP_NAME, SCHEMA_VERSION, SEQ_BLOCK, Statements
@@ -30,26 +30,12 @@ _LOCK_NAME: Final = "omeda_async schema "
 
 
 def record_of(row: Sequence[Any], where: str) -> StoredRecord:
-    """A row (``RECORD_COLUMNS``) as a ``StoredRecord``; refuses a row it cannot read."""
-    key, state, service, transaction_id, status, outcome, errors, history, updated_at = row
-    try:
-        return StoredRecord(
-            key=key,
-            state=RecordState(state),
-            service=service,
-            transaction_id=transaction_id,
-            status=None if status is None else StatusCode(status),
-            outcome=None if outcome is None else Outcome(outcome),
-            errors=tuple(json.loads(errors)),
-            history=tuple((float(at), StatusCode(code)) for at, code in json.loads(history)),
-            updated_at=float(updated_at),
-        )
-    except (ValueError, TypeError, KeyError) as exc:
-        raise IncompatibleStoreError(
-            f"{where}: the record of key {key!r} cannot be read ({type(exc).__name__}); it was "
-            "written by something else or damaged, and was left untouched",
-            path=where,
-        ) from None
+    """A row (``RECORD_COLUMNS``: the journal's columns, as SQLite's) as a ``StoredRecord``.
+
+    One reader for both journals: a row this version cannot read is an
+    ``IncompatibleStoreError`` naming the database and the key.
+    """
+    return read_record(tuple(row), where)
 
 
 class Numbers:
@@ -61,19 +47,12 @@ class Numbers:
         self._db = db
         self._next = 0
         self._end = 0
-        self._reserving: asyncio.Task[None] | None = None
+        self._reserving = Refill(self._reserve)
 
     async def take(self) -> int:
         """The next number; does not suspend while the block lasts (so call order is kept)."""
         while self._next >= self._end:
-            if self._reserving is None:
-                self._reserving = asyncio.get_running_loop().create_task(self._reserve())
-            reserving = self._reserving
-            try:
-                await asyncio.shield(reserving)
-            finally:
-                if reserving.done() and self._reserving is reserving:
-                    self._reserving = None
+            await self._reserving.wait()
         number = self._next
         self._next += 1
         return number

@@ -36,6 +36,7 @@ from omeda_async._policies import PollPolicy
 from omeda_async._status import Outcome
 from omeda_async._store import RecordState
 from omeda_async.bulk import BulkOptions, SubmissionOutcome
+from omeda_async.bulk._job import _first_error as first_error
 from omeda_async.bulk._options import SERVICE_OF_KIND, Kind
 
 from ._queue import Claimed, claim_queued, payload_of
@@ -179,7 +180,7 @@ class Worker:
                     else:
                         group.create_task(tracker.run(stop, drain=drain))
         except BaseExceptionGroup as failed:
-            raise _first(failed) from None
+            raise first_error(failed) from None
         finally:
             self.summary.elapsed = time.monotonic() - started
             if self.tracker is not None:
@@ -279,20 +280,3 @@ class Worker:
             )
         self.summary.reaped += len(rows)
         return len(rows)
-
-
-def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    errors: list[BaseException] = []
-
-    def walk(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                walk(inner)
-        else:
-            errors.append(error)
-
-    walk(group)
-    for error in errors:
-        if not isinstance(error, asyncio.CancelledError):
-            return error
-    return errors[0] if errors else group
