@@ -27,6 +27,7 @@ from ._sql import APP_NAME, SCHEMA_VERSION, SEQ_BLOCK, Statements
 __all__ = ["Database", "Numbers", "record_of"]
 
 _LOCK_NAME: Final = "omeda_async schema "
+_ATTEMPTS: Final = 3
 
 
 def record_of(row: Sequence[Any], where: str) -> StoredRecord:
@@ -125,39 +126,39 @@ class Database:
             raise RuntimeError(f"the PostgresStore on {self.dsn.where} is not open")
         return self._pool
 
-    async def fetch(self, sql: str, *args: Any, doing: str) -> list[asyncpg.Record]:
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...], doing: str) -> Any:
+        """One statement (its own transaction) on a pooled connection, mapped errors.
+
+        A statement the server rolled back to break a deadlock (or a serialization
+        failure) changed nothing, so it is run again, a few times: two workers'
+        batches can meet on a row neither expected the other to hold (a lease that
+        ran out under one of them).
+        """
         pool = self.pool()
-        self.statements += 1
-        try:
-            rows: list[asyncpg.Record] = await pool.fetch(sql, *args)
-            return rows
-        except Exception as exc:
-            raise map_error(exc, self.dsn, doing) from None
+        for attempt in range(_ATTEMPTS):
+            self.statements += 1
+            try:
+                return await getattr(pool, method)(sql, *args)
+            except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
+                if attempt + 1 == _ATTEMPTS:
+                    raise map_error(exc, self.dsn, doing) from None
+            except Exception as exc:
+                raise map_error(exc, self.dsn, doing) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def fetch(self, sql: str, *args: Any, doing: str) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await self._run("fetch", sql, args, doing)
+        return rows
 
     async def fetchrow(self, sql: str, *args: Any, doing: str) -> asyncpg.Record | None:
-        pool = self.pool()
-        self.statements += 1
-        try:
-            return await pool.fetchrow(sql, *args)
-        except Exception as exc:
-            raise map_error(exc, self.dsn, doing) from None
+        return await self._run("fetchrow", sql, args, doing)
 
     async def fetchval(self, sql: str, *args: Any, doing: str) -> Any:
-        pool = self.pool()
-        self.statements += 1
-        try:
-            return await pool.fetchval(sql, *args)
-        except Exception as exc:
-            raise map_error(exc, self.dsn, doing) from None
+        return await self._run("fetchval", sql, args, doing)
 
     async def execute(self, sql: str, *args: Any, doing: str) -> str:
-        pool = self.pool()
-        self.statements += 1
-        try:
-            status: str = await pool.execute(sql, *args)
-            return status
-        except Exception as exc:
-            raise map_error(exc, self.dsn, doing) from None
+        status: str = await self._run("execute", sql, args, doing)
+        return status
 
     # -- the schema --------------------------------------------------------------------
 

@@ -133,7 +133,7 @@ WITH input AS (
     INSERT INTO {s}.records AS r (job, key, seq, state, service, lease_owner, lease_until, fence)
     SELECT $1, i.key, i.seq, 'pending', i.service, $6, now() + $7 * interval '1 second',
            nextval('{s}.fences')
-      FROM input AS i
+      FROM input AS i ORDER BY i.key  -- rows locked in one order by every worker
     ON CONFLICT (job, key) DO UPDATE
        SET state = 'pending', service = excluded.service, lease_owner = excluded.lease_owner,
            lease_until = excluded.lease_until,
@@ -157,7 +157,7 @@ WITH input AS (
 ), up AS (
     INSERT INTO {s}.records AS r (job, key, seq, state, transaction_id, service, started, next_due)
     SELECT $1, i.key, i.seq, 'accepted', i.tid, i.service, extract(epoch FROM now()), now()
-      FROM input AS i
+      FROM input AS i ORDER BY i.key
     ON CONFLICT (job, key) DO UPDATE
        SET state = 'accepted', transaction_id = excluded.transaction_id,
            service = coalesce(excluded.service, r.service), payload = NULL,
@@ -289,12 +289,15 @@ RETURNING r.key, r.fence, r.transaction_id, r.status, r.unchanged, r.started, r.
         # A record begun by a worker that is gone (no holder, or its lease ran out)
         # may have been sent: it becomes unknown, never sent again on its own.
         self.reap = f"""
-WITH up AS (
+WITH stale AS (
+    SELECT job, key FROM {s}.records
+     WHERE job = $1 AND state = 'pending' AND (lease_owner IS NULL OR lease_until < now())
+     ORDER BY key FOR UPDATE SKIP LOCKED
+), up AS (
     UPDATE {s}.records AS r
        SET state = 'unknown', errors = $2, lease_owner = NULL, lease_until = NULL,
            fence = nextval('{s}.fences'), written_at = now()
-     WHERE job = $1 AND state = 'pending'
-       AND (lease_owner IS NULL OR lease_until < now())
+      FROM stale WHERE r.job = stale.job AND r.key = stale.key
     RETURNING r.job, r.key
 ) SELECT {notify_final} FROM up"""
         self.counts = f"""

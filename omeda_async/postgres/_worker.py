@@ -241,7 +241,9 @@ class Worker:
 
     async def _hand_back(self, claimed: list[Claimed]) -> None:
         store = self._store
-        db = await store._ready()
+        db = store.database
+        if not db.is_open:
+            return  # closed already: close() released every lease
         for row in claimed:
             store.holds.fences.pop(row.key, None)
         await db.execute(
