@@ -423,7 +423,14 @@ class PostgresStore:
                 before = record_of((key, *(row[name] for name in _PREV_COLUMNS)), self.where)
             record = before if isinstance(before, StoredRecord) else None
             if row["fence"] is None:
-                begun.append(Begun(won=False, record=record, held_elsewhere=bool(row["held"])))
+                held = bool(row["held"])
+                if not held and (row["state"] in (None, _QUEUED) or row["state"] in states):
+                    # The statement's snapshot showed the key free to take (absent,
+                    # queued, or in a state begin may take it from), yet its upsert
+                    # took nothing: another worker began it after the snapshot, and
+                    # holds it now. In flight elsewhere, never "not won" for no reason.
+                    held = True
+                begun.append(Begun(won=False, record=record, held_elsewhere=held))
                 continue
             holds.fences[key] = row["fence"]
             holds.sending[key] = before

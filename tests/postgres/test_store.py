@@ -461,3 +461,36 @@ async def test_a_begin_whose_caller_was_cancelled_is_still_handed_back(
         await store.release("k", sent=False)
         assert await store.get("k") is None
         assert (await store.begin("k", service=SCO)).won
+
+
+async def test_a_begin_that_meets_another_in_flight_hears_it_is_held(
+    dsn: str, schema: str, make_store: MakeStore
+) -> None:
+    """A begin whose statement began before another worker's begin committed: held elsewhere.
+
+    Its snapshot shows no record (or one free to take), yet its upsert finds the
+    other worker's fresh row and takes nothing: the key is in flight elsewhere,
+    not "not won for no reason".
+    """
+    async with make_store() as store, admin(dsn) as other:
+        async with other.transaction():
+            # Another worker's begin, not committed yet: the row is locked by it.
+            await other.execute(
+                f"INSERT INTO {schema}.records (job, key, seq, state, service, lease_owner, "
+                "lease_until, fence) VALUES ('job', 'k', 1, 'pending', $1, 'other', "
+                f"now() + interval '30 seconds', nextval('{schema}.fences'))",
+                SCO,
+            )
+            begin = asyncio.create_task(store.begin("k", service=SCO))
+
+            async def waits_on_the_lock() -> bool:
+                async with admin(dsn) as watcher:
+                    waiting = await watcher.fetchval(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    )
+                return bool(waiting)
+
+            await eventually(waits_on_the_lock)
+        result = await begin
+    assert not result.won
+    assert result.held_elsewhere
