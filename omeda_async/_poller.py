@@ -43,8 +43,6 @@ from ._errors import (
     AuthenticationError,
     MalformedResponseError,
     NotFoundError,
-    RateLimitedError,
-    ServerError,
     TransportError,
 )
 from ._policies import PollPolicy, RetryPolicy
@@ -755,16 +753,15 @@ class TransactionPoller:
             )
         except AuthenticationError:
             raise
-        except NotFoundError:
-            step = _schedule.after_not_found(
-                policy, before, now=self._clock.now(), u=self._rng.random()
+        except (ApiError, MalformedResponseError, TransportError) as exc:
+            if not isinstance(exc, NotFoundError):
+                malformed = isinstance(exc, MalformedResponseError)
+                tracking._note(
+                    f"malformed answer: {_describe(exc)}" if malformed else _describe(exc)
+                )
+            step = _schedule.after_failed_lookup(
+                policy, before, exc, now=self._clock.now(), u=self._rng.random()
             )
-        except (RateLimitedError, ServerError) as exc:
-            step = self._fault(tracking, _describe(exc), exc.retry_after)
-        except MalformedResponseError as exc:
-            step = self._fault(tracking, f"malformed answer: {_describe(exc)}", None)
-        except (TransportError, ApiError) as exc:
-            step = self._fault(tracking, _describe(exc), None)
         # Only an answer shows where the record stands: after a failed lookup it keeps
         # its own backoff (and any Retry-After) rather than a cohort's pace.
         answered = step is None
@@ -802,16 +799,6 @@ class TransactionPoller:
             )
         self._publish_result(tracking._finish(outcome, self._clock.now()))
         self._finished(tracking)
-
-    def _fault(self, tracking: Tracking, message: str, retry_after: float | None) -> _schedule.Step:
-        tracking._note(message)
-        return _schedule.after_fault(
-            self._policy,
-            tracking._state,
-            now=self._clock.now(),
-            retry_after=retry_after,
-            u=self._rng.random(),
-        )
 
     async def _observe(self, tracking: Tracking, transaction: Transaction) -> _schedule.Step:
         now = self._clock.now()

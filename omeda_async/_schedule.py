@@ -46,6 +46,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from ._errors import NotFoundError, OmedaError, RateLimitedError, ServerError
 from ._policies import RETRY_AFTER_CAP, PollPolicy
 from ._rhythm import (
     QUEUE_CODES,
@@ -69,6 +70,7 @@ __all__ = [
     "UNSEEN",
     "PollState",
     "Step",
+    "after_failed_lookup",
     "after_fault",
     "after_not_found",
     "after_status",
@@ -430,6 +432,23 @@ def after_fault(
     if retry_after is not None and retry_after > 0:
         delay = max(delay, min(retry_after, RETRY_AFTER_CAP))
     return _again(policy, new, now + delay, now)
+
+
+def after_failed_lookup(
+    policy: PollPolicy, state: PollState, error: OmedaError, *, now: float, u: float = 0.5
+) -> Step:
+    """Decide after Transaction Lookup raised ``error``: the one reading of a failed lookup.
+
+    A 404 is :func:`after_not_found` (not visible yet, or gone after the grace);
+    anything else (429, 5xx, a transport error, an unreadable answer) is a
+    :func:`after_fault`, with the server's ``Retry-After`` where a 429 or 5xx
+    gave one. An ``AuthenticationError`` is the caller's to raise, not a
+    schedule's to decide: no lookup can succeed after it.
+    """
+    if isinstance(error, NotFoundError):
+        return after_not_found(policy, state, now=now, u=u)
+    retry_after = error.retry_after if isinstance(error, RateLimitedError | ServerError) else None
+    return after_fault(policy, state, now=now, retry_after=retry_after, u=u)
 
 
 def _again(policy: PollPolicy, state: PollState, due: float, now: float) -> Step:

@@ -7,7 +7,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from omeda_async import Outcome, PollPolicy, StatusCode
+from omeda_async import (
+    MalformedResponseError,
+    NotFoundError,
+    OmedaError,
+    Outcome,
+    PollPolicy,
+    RateLimitedError,
+    ServerError,
+    StatusCode,
+    TransportError,
+)
 from omeda_async._policies import RETRY_AFTER_CAP
 from omeda_async._rhythm import RUN_SPREAD, Rhythm, Window, next_window
 from omeda_async._schedule import (
@@ -19,6 +29,7 @@ from omeda_async._schedule import (
     UNSEEN,
     PollState,
     Step,
+    after_failed_lookup,
     after_fault,
     after_not_found,
     after_status,
@@ -347,6 +358,38 @@ def test_retry_after_never_passes_the_deadline() -> None:
     policy = PollPolicy(deadline=100.0, jitter=False)
     step = after_fault(policy, state(), now=90.0, retry_after=60.0)
     assert step.due == 100.0
+
+
+@pytest.mark.parametrize(
+    ("error", "retry_after"),
+    [
+        (RateLimitedError("busy", status=429, retry_after=45.0), 45.0),
+        (ServerError("unavailable", status=503, retry_after=30.0), 30.0),
+        (ServerError("broken", status=500), None),
+        (TransportError("connection dropped", sent=True), None),
+        (MalformedResponseError("cut JSON", status=200), None),
+    ],
+)
+def test_a_failed_lookup_is_a_fault_with_the_servers_retry_after(
+    error: OmedaError, retry_after: float | None
+) -> None:
+    """Every failure but a 404 is the same fault; a 429's or 5xx's Retry-After rides along."""
+    policy = PollPolicy(initial_delay=2.0, jitter=False)
+    before = state(29, started=0.0)
+    expected = after_fault(policy, before, now=10.0, retry_after=retry_after)
+    assert after_failed_lookup(policy, before, error, now=10.0) == expected
+
+
+def test_a_failed_lookup_answering_404_waits_out_the_grace() -> None:
+    """A 404 is read as not visible yet, then as gone: after_not_found, not a fault."""
+    policy = PollPolicy(not_found_grace=60.0, jitter=False)
+    missing = NotFoundError("No status found", status=404)
+    for now in (130.0, 160.5):
+        before = state(started=100.0)
+        expected = after_not_found(policy, before, now=now)
+        assert after_failed_lookup(policy, before, missing, now=now) == expected
+    late = after_failed_lookup(policy, state(started=100.0), missing, now=160.5)
+    assert late.outcome is Outcome.NOT_FOUND
 
 
 def test_faults_back_off_like_unchanged_lookups() -> None:

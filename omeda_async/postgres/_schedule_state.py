@@ -17,10 +17,11 @@ from __future__ import annotations
 import attrs
 
 from omeda_async import _schedule
+from omeda_async._errors import OmedaError
 from omeda_async._policies import PollPolicy
 from omeda_async._status import Outcome, StatusCode
 
-__all__ = ["Decision", "Schedule", "after_answer", "after_fault", "after_not_found", "first_lookup"]
+__all__ = ["Decision", "Schedule", "after_answer", "after_failed_lookup", "first_lookup"]
 
 
 @attrs.frozen
@@ -68,16 +69,11 @@ def after_answer(
     return _decided(step, changed=status != state.status)
 
 
-def after_not_found(policy: PollPolicy, state: Schedule, *, now: float, u: float) -> Decision:
-    """Transaction Lookup answered 404 (not visible yet, or gone after the grace)."""
-    return _decided(_schedule.after_not_found(policy, _poll_state(state, now), now=now, u=u))
-
-
-def after_fault(
-    policy: PollPolicy, state: Schedule, *, now: float, retry_after: float | None, u: float
+def after_failed_lookup(
+    policy: PollPolicy, state: Schedule, error: OmedaError, *, now: float, u: float
 ) -> Decision:
-    """The lookup failed (429, 5xx, transport, an unreadable answer): back off, never stop."""
-    step = _schedule.after_fault(
-        policy, _poll_state(state, now), now=now, retry_after=retry_after, u=u
+    """Transaction Lookup raised ``error``: a 404 (not visible yet, or gone after the
+    grace) or a fault (429, 5xx, transport, an unreadable answer: back off, never stop)."""
+    return _decided(
+        _schedule.after_failed_lookup(policy, _poll_state(state, now), error, now=now, u=u)
     )
-    return _decided(step)

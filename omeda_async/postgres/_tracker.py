@@ -36,9 +36,6 @@ from omeda_async._errors import (
     ApiError,
     AuthenticationError,
     MalformedResponseError,
-    NotFoundError,
-    RateLimitedError,
-    ServerError,
     StoreError,
     TransportError,
 )
@@ -49,8 +46,7 @@ from ._schedule_state import (
     Decision,
     Schedule,
     after_answer,
-    after_fault,
-    after_not_found,
+    after_failed_lookup,
     first_lookup,
 )
 
@@ -253,16 +249,8 @@ class FleetTracker:
         except AuthenticationError:
             await self._release(row)
             raise
-        except NotFoundError:
-            decision = after_not_found(policy, state, now=row.now(), u=self._rng.random())
-        except (RateLimitedError, ServerError) as exc:
-            decision = after_fault(
-                policy, state, now=row.now(), retry_after=exc.retry_after, u=self._rng.random()
-            )
-        except (MalformedResponseError, TransportError, ApiError):
-            decision = after_fault(
-                policy, state, now=row.now(), retry_after=None, u=self._rng.random()
-            )
+        except (ApiError, MalformedResponseError, TransportError) as exc:
+            decision = after_failed_lookup(policy, state, exc, now=row.now(), u=self._rng.random())
         else:
             errors = transaction.errors
             decision = after_answer(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from omeda_async import Outcome, PollPolicy, StatusCode
+from omeda_async import NotFoundError, Outcome, PollPolicy, RateLimitedError, StatusCode
 from omeda_async.postgres._schedule_state import (
     Schedule,
     after_answer,
-    after_fault,
-    after_not_found,
+    after_failed_lookup,
     first_lookup,
 )
 
@@ -49,11 +48,13 @@ def test_a_terminal_code_ends_it_and_the_deadline_times_it_out() -> None:
 def test_faults_back_off_and_honour_retry_after_and_404s_wait_out_the_grace() -> None:
     """A failed lookup never ends tracking; a 404 does only after the grace."""
     state = Schedule(started=1000.0, status=StatusCode(0), unchanged=0)
-    fault = after_fault(POLICY, state, now=1010.0, retry_after=30.0, u=0.5)
+    busy = RateLimitedError("slow down", status=429, retry_after=30.0)
+    fault = after_failed_lookup(POLICY, state, busy, now=1010.0, u=0.5)
     assert (fault.outcome, fault.due, fault.state.unchanged) == (None, 1040.0, 1)
-    early = after_not_found(POLICY, Schedule(started=1000.0), now=1010.0, u=0.5)
+    missing = NotFoundError("no status", status=404)
+    early = after_failed_lookup(POLICY, Schedule(started=1000.0), missing, now=1010.0, u=0.5)
     assert early.outcome is None
-    gone = after_not_found(POLICY, Schedule(started=1000.0), now=1100.0, u=0.5)
+    gone = after_failed_lookup(POLICY, Schedule(started=1000.0), missing, now=1100.0, u=0.5)
     assert gone.outcome is Outcome.NOT_FOUND
 
 
