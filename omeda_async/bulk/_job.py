@@ -66,7 +66,7 @@ from ._tracking import TrackingBridge
 if TYPE_CHECKING:
     from omeda_async._poller import TrackingResult
 
-__all__ = ["BulkSubmission", "submit_many"]
+__all__ = ["BulkSubmission", "first_error", "submit_many"]
 
 _new = object.__new__
 
@@ -193,7 +193,7 @@ class _Job:
                     if store is not None and self._claimed:
                         await self._release(store)
         except BaseExceptionGroup as group_error:
-            self.fatal = _first_error(group_error)
+            self.fatal = first_error(group_error)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # opening the store or resuming failed: the job's end
@@ -574,7 +574,7 @@ class _Job:
             pipeline.check_accounted()
 
 
-def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The error that stopped the job (not the cancellations it caused)."""
     errors: list[BaseException] = []
 

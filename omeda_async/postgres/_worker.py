@@ -36,7 +36,7 @@ from omeda_async._policies import PollPolicy
 from omeda_async._status import Outcome
 from omeda_async._store import RecordState
 from omeda_async.bulk import BulkOptions, SubmissionOutcome
-from omeda_async.bulk._job import _first_error as first_error
+from omeda_async.bulk._job import first_error
 from omeda_async.bulk._options import SERVICE_OF_KIND, Kind
 
 from ._queue import Claimed, claim_queued, payload_of
