@@ -40,21 +40,43 @@ ROWS = 24
 
 
 class Counting:
-    """A Submitter over a real client that notes each POST it starts (by FirstName)."""
+    """A Submitter over a real client that notes each POST it starts (by FirstName).
 
-    def __init__(self, client: OmedaClient) -> None:
+    With ``hold_at=n`` the n-th POST never returns (it waits, before or after
+    its request, until cancelled) and ``reached`` is set when it starts: the
+    job cannot finish first, so a cancel sent on ``reached`` always lands
+    mid-work, whatever the scheduling.
+    """
+
+    def __init__(
+        self, client: OmedaClient, *, hold_at: int | None = None, hold_after_post: bool = False
+    ) -> None:
         self._client = client
         self.clock = client.clock
         self.poller = client.poller
         self.run_processor = client.run_processor
         self.check_submission = client.check_submission
         self.started: list[str] = []
+        self.reached = asyncio.Event()
+        self._hold_at = hold_at
+        self._hold_after_post = hold_after_post
 
     def post_submission(
         self, service: str, payload: Any, body: bytes | None, *, input_id: str | None
     ) -> Awaitable[SubmissionReceipt | OrderReceipt]:
         self.started.append(payload["FirstName"])
+        if len(self.started) == self._hold_at:
+            self.reached.set()
+            return self._held(service, payload, body, input_id=input_id)
         return self._client.post_submission(service, payload, body, input_id=input_id)
+
+    async def _held(
+        self, service: str, payload: Any, body: bytes | None, *, input_id: str | None
+    ) -> SubmissionReceipt | OrderReceipt:
+        if self._hold_after_post:
+            await self._client.post_submission(service, payload, body, input_id=input_id)
+        await asyncio.Event().wait()  # until cancelled
+        raise AssertionError("a held POST is only ever cancelled")
 
 
 def rows_of(trial: int) -> list[dict[str, Any]]:
@@ -125,9 +147,10 @@ async def _cancel_then_rerun(fake: FakeOmeda, trial: int, journal: Path) -> None
     }
     caller_opens = rng.random() < 0.5
     target = rng.randint(1, ROWS - 1)
+    after_post = rng.random() < 0.5
     got: list[SubmissionOutcome] = []
     async with fake.client() as client:
-        counting = Counting(client)
+        counting = Counting(client, hold_at=target, hold_after_post=after_post)
         store = SqliteStore(journal)
         if caller_opens:
             await store.open()
@@ -137,7 +160,10 @@ async def _cancel_then_rerun(fake: FakeOmeda, trial: int, journal: Path) -> None
                 got.append(outcome)
 
         task = asyncio.create_task(consume())
-        await eventually(lambda: len(counting.started) >= target or task.done(), 30)
+        async with asyncio.timeout(30):
+            await counting.reached.wait()
+        for _ in range(rng.randint(0, 20)):  # let the other POSTs move on a random while
+            await asyncio.sleep(0)
         assert not task.done(), f"trial {trial}: the cancel must land mid-work"
         started = len(counting.started)
         task.cancel()
