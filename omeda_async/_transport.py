@@ -42,6 +42,7 @@ import backoff
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from ._clock import Clock
+from ._deadline import Deadlines
 from ._errors import (
     ApiError,
     AuthenticationError,
@@ -346,6 +347,7 @@ class Transport:
         "_base_url",
         "_clock",
         "_closed",
+        "_deadlines",
         "_headers_by_input",
         "_input_id",
         "_jitter",
@@ -377,8 +379,12 @@ class Transport:
         self._input_id = input_id
         self._session = session
         self._owns_session = session is None
+        # The total limit is kept by Deadlines (one timer for all requests, not
+        # one per request); aiohttp keeps only the connect limit, paid per new
+        # connection rather than per request.
+        self._deadlines = Deadlines(timeout)
         self._timeout = aiohttp.ClientTimeout(
-            total=timeout, sock_connect=min(timeout, _MAX_CONNECT_TIMEOUT)
+            total=None, sock_connect=min(timeout, _MAX_CONNECT_TIMEOUT)
         )
         self._limiter = rate_limit
         self._retry = retry
@@ -595,30 +601,31 @@ class Transport:
         # Timed (and logged) only when DEBUG is on: a bulk job pays this per record.
         started = time.perf_counter() if logger.isEnabledFor(logging.DEBUG) else None
         try:
-            async with session.request(
-                method,
-                self._base_url + path,
-                data=body,
-                headers=headers,
-                timeout=self._timeout,
-                allow_redirects=False,
-                raise_for_status=False,
-            ) as response:
-                response_headers: CIMultiDictProxy[str] = response.headers
-                raw: bytes | None
-                declared = response_headers.get("Content-Length")
-                if (
-                    declared is not None
-                    and declared.isdecimal()
-                    and int(declared) <= self._max_response_size
-                    and "Content-Encoding" not in response_headers
-                ):
-                    # The usual answer (see _read_capped), read without another coroutine.
-                    raw, too_large = await response.read(), False
-                else:
-                    raw, too_large = await self._read_capped(response)
-                status = response.status
-                reason = response.reason or ""
+            with self._deadlines.limit():
+                async with session.request(
+                    method,
+                    self._base_url + path,
+                    data=body,
+                    headers=headers,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                    raise_for_status=False,
+                ) as response:
+                    response_headers: CIMultiDictProxy[str] = response.headers
+                    raw: bytes | None
+                    declared = response_headers.get("Content-Length")
+                    if (
+                        declared is not None
+                        and declared.isdecimal()
+                        and int(declared) <= self._max_response_size
+                        and "Content-Encoding" not in response_headers
+                    ):
+                        # The usual answer (see _read_capped), read without another coroutine.
+                        raw, too_large = await response.read(), False
+                    else:
+                        raw, too_large = await self._read_capped(response)
+                    status = response.status
+                    reason = response.reason or ""
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # The connection never opened: nothing reached Omeda.
             self._log(method, path, "connect failed", started, attempt)

@@ -408,7 +408,10 @@ def test_server_messages_are_redacted() -> None:
 async def test_headers_timeout_and_no_redirects(
     http: MockedHttp, make_transport: TransportFactory
 ) -> None:
-    """Every request carries the app id, JSON content type, the timeout, no redirects."""
+    """Every request carries the app id, JSON content type, the connect timeout, no redirects.
+
+    The total limit is the transport's own (``_deadline.Deadlines``, one timer for
+    all requests), so aiohttp is given only the connect limit."""
     http.get(URL_, payload={"ok": 1})
     transport = make_transport(timeout=42.0)
     assert await get(transport) == {"ok": 1}
@@ -418,7 +421,8 @@ async def test_headers_timeout_and_no_redirects(
     assert headers["content-type"] == "application/json"
     assert "x-omeda-inputid" not in headers
     assert call.kwargs["allow_redirects"] is False
-    assert call.kwargs["timeout"] == aiohttp.ClientTimeout(total=42.0, sock_connect=10.0)
+    assert call.kwargs["timeout"] == aiohttp.ClientTimeout(total=None, sock_connect=10.0)
+    assert transport._deadlines.seconds == 42.0
 
 
 async def test_input_id_header_only_when_given(
@@ -439,7 +443,7 @@ async def test_short_timeout_bounds_connect_too(
     http.get(URL_, payload={})
     await get(make_transport(timeout=2.0))
     (call,) = http.calls("GET", URL_)
-    assert call.kwargs["timeout"] == aiohttp.ClientTimeout(total=2.0, sock_connect=2.0)
+    assert call.kwargs["timeout"] == aiohttp.ClientTimeout(total=None, sock_connect=2.0)
 
 
 async def test_redirect_is_not_followed(http: MockedHttp, make_transport: TransportFactory) -> None:
@@ -884,6 +888,57 @@ async def test_real_read_timeout_on_post_is_outcome_unknown(
     with pytest.raises(SubmissionOutcomeUnknown):
         await post(make_transport(base_url=_base(server), timeout=0.2))
     assert len(calls) == 1
+
+
+async def test_real_stalled_body_on_get_times_out_and_is_retried(
+    serve: Callable[[Handler], Awaitable[TestServer]], make_transport: TransportFactory
+) -> None:
+    """The time limit covers reading the body, and each attempt has its own: a GET whose
+    first answer stops half-way is cut at the timeout, retried, and the retry answered."""
+    never = asyncio.Event()
+    attempts = 0
+
+    async def half_then_whole(request: web.Request) -> web.StreamResponse:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:
+            return web.json_response({"TransactionId": 7})
+        response = web.StreamResponse(
+            headers={"Content-Type": "application/json", "Content-Length": "100"}
+        )
+        await response.prepare(request)
+        await response.write(b'{"TransactionId":')
+        await never.wait()
+        return response
+
+    server = await serve(half_then_whole)
+    transport = make_transport(base_url=_base(server), timeout=0.2)
+    assert await get(transport) == {"TransactionId": 7}
+    assert attempts == 2
+    assert transport._deadlines._running == {}
+
+
+async def test_a_cancelled_request_is_cancelled_not_timed_out(
+    serve: Callable[[Handler], Awaitable[TestServer]], make_transport: TransportFactory
+) -> None:
+    """The caller's cancel mid-request propagates as CancelledError (a bulk job stopping),
+    never as the timeout's TransportError."""
+    never = asyncio.Event()
+    arrived = asyncio.Event()
+
+    async def stall(request: web.Request) -> web.StreamResponse:
+        arrived.set()
+        await never.wait()
+        return web.Response()
+
+    server = await serve(stall)
+    transport = make_transport(base_url=_base(server), timeout=30.0)
+    task = asyncio.create_task(get(transport))
+    await arrived.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert transport._deadlines._running == {}
 
 
 async def test_real_endless_body_is_cut_at_the_cap(
