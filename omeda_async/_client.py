@@ -22,7 +22,6 @@ import json
 import math
 import re
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypedDict, Unpack, cast
 from urllib.parse import quote
 
@@ -320,12 +319,7 @@ class OmedaClient:
         self._check_open()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *_: object) -> None:
         await self.close()
 
     def _check_open(self) -> None:

@@ -29,7 +29,6 @@ import random
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Generator
-from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
@@ -476,12 +475,7 @@ class TransactionPoller:
         await self._open_store()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         if exc_type is not None:
             await self.close()
             return

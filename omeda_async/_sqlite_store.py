@@ -64,7 +64,6 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
 from urllib.parse import quote
 
@@ -862,12 +861,7 @@ class SqliteStore:
         await self.open()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *_: object) -> None:
         await self.close()
 
     async def open(self) -> bool:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterable, Coroutine, Iterable
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Unpack
 
 import attrs
@@ -682,12 +681,7 @@ class BulkSubmission:
         self._start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *_: object) -> None:
         await self.aclose()
 
     def _start(self) -> None:

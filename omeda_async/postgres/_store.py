@@ -38,7 +38,6 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
-from types import TracebackType
 from typing import Any, Final
 
 import attrs
@@ -233,12 +232,7 @@ class PostgresStore:
         await self.open()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *_: object) -> None:
         await self.close()
 
     async def open(self) -> bool:

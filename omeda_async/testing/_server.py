@@ -44,7 +44,7 @@ import json
 import secrets
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any, Final
 
 from aiohttp import web
@@ -275,12 +275,7 @@ class FakeOmeda:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *_: object) -> None:
         await self.close()
 
     # -- configuration -------------------------------------------------------
