@@ -18,6 +18,7 @@ from omeda_async import PollPolicy, __version__
 
 from . import EXIT_INTERRUPTED, EXIT_USAGE
 from ._config import ConfigError
+from ._input import add_payload_arguments
 
 __all__ = ["build_parser", "run"]
 
@@ -290,13 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  cat customers.jsonl | omeda-async submit - --follow-merges"
         ),
     )
-    submit.add_argument("file", metavar="FILE", help="JSON-lines file of payloads, '-' for stdin")
-    submit.add_argument(
-        "--kind",
-        choices=("customer", "order"),
-        default="customer",
-        help="customer: storecustomerandorder (default); order: orderqueue (Add Order)",
-    )
+    add_payload_arguments(submit)
     submit.add_argument(
         "--concurrency",
         type=_positive_int,

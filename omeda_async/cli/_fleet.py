@@ -33,7 +33,7 @@ from omeda_async.models._responses import OrderReceipt, SubmissionReceipt
 
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from ._config import ConfigError, settings_from
-from ._input import Line, open_source
+from ._input import Line, add_payload_arguments, open_source
 from ._render import JsonLines, make_consoles
 from ._runtime import Interrupt, run_async
 
@@ -79,13 +79,7 @@ def add_commands(
         ),
     )
     _add_database(enqueue)
-    enqueue.add_argument("file", metavar="FILE", help="JSON-lines file of payloads, '-' for stdin")
-    enqueue.add_argument(
-        "--kind",
-        choices=("customer", "order"),
-        default="customer",
-        help="customer: storecustomerandorder (default); order: orderqueue (Add Order)",
-    )
+    add_payload_arguments(enqueue)
 
     worker = subparser(
         commands,

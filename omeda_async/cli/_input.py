@@ -9,6 +9,7 @@ never fatal; blank lines are skipped but keep the numbering.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -21,7 +22,19 @@ import attrs
 
 from ._config import ConfigError
 
-__all__ = ["Line", "PayloadSource", "open_source"]
+__all__ = ["Line", "PayloadSource", "add_payload_arguments", "open_source"]
+
+
+def add_payload_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE and ``--kind``: what ``submit`` and ``enqueue`` read, and which service it is for."""
+    parser.add_argument("file", metavar="FILE", help="JSON-lines file of payloads, '-' for stdin")
+    parser.add_argument(
+        "--kind",
+        choices=("customer", "order"),
+        default="customer",
+        help="customer: storecustomerandorder (default); order: orderqueue (Add Order)",
+    )
+
 
 _BATCH: Final = 1 << 16
 _MAX_LINE: Final = 1 << 24
