@@ -18,7 +18,7 @@ import reprlib
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_Receipt = TypeVar("_Receipt")
 
 
 # --- codes of page 003 --------------------------------------------------------------
@@ -381,6 +382,31 @@ def _plain_fields(
     return None
 
 
+def _from_plain(
+    cls: Callable[..., _Receipt], data: Any, id_key: str, text_key: str
+) -> _Receipt | None:
+    """A receipt built from a plain answer (see :func:`_plain_fields`); else None.
+
+    The receipt's attributes are the wire keys in snake case, in this order:
+    the id, ``url``, ``customer_id`` and the one that differs (``text_key``).
+    """
+    fields = _plain_fields(data, id_key, text_key)
+    if fields is None:
+        return None
+    ident, url, customer_id, text = fields
+    return cls(
+        **{_SNAKE[id_key]: ident, "url": url, "customer_id": customer_id, _SNAKE[text_key]: text}
+    )
+
+
+_SNAKE: Final = {
+    "TransactionId": "transaction_id",
+    "EncryptedCustomerId": "encrypted_customer_id",
+    "OrderId": "order_id",
+    "CustomerUrl": "customer_url",
+}
+
+
 def _submission_id(reader: _Reader) -> str | None:
     return reader.optional("SubmissionId", _str)
 
@@ -408,19 +434,9 @@ class SubmissionReceipt:
 
         A TransactionId that is not a positive 64-bit integer is malformed.
         """
-        fields = _plain_fields(data, "TransactionId", "EncryptedCustomerId")
-        if fields is not None:
-            transaction_id, url, customer_id, encrypted = fields
-            # cls(...) with keywords builds a dict of them; its __init__ does not.
-            receipt = object.__new__(cls)
-            cls.__init__(
-                receipt,
-                transaction_id=transaction_id,
-                url=url,
-                customer_id=customer_id,
-                encrypted_customer_id=encrypted,
-            )
-            return receipt
+        plain = _from_plain(cls, data, "TransactionId", "EncryptedCustomerId")
+        if plain is not None:
+            return plain
         info = _first_response_info(data, service="storecustomerandorder", status=status)
         return cls(
             transaction_id=info.required("TransactionId", _id),
@@ -446,19 +462,9 @@ class OrderReceipt:
     @classmethod
     def from_response(cls, data: Any, *, status: int = 200) -> OrderReceipt:
         """Read ``{"ResponseInfo": [{"OrderId", "Url", "CustomerId"?, "CustomerUrl"?}]}``."""
-        fields = _plain_fields(data, "OrderId", "CustomerUrl")
-        if fields is not None:
-            order_id, url, customer_id, customer_url = fields
-            # cls(...) with keywords builds a dict of them; its __init__ does not.
-            receipt = object.__new__(cls)
-            cls.__init__(
-                receipt,
-                order_id=order_id,
-                url=url,
-                customer_id=customer_id,
-                customer_url=customer_url,
-            )
-            return receipt
+        plain = _from_plain(cls, data, "OrderId", "CustomerUrl")
+        if plain is not None:
+            return plain
         info = _first_response_info(data, service="orderqueue", status=status)
         return cls(
             order_id=info.required("OrderId", _id),
