@@ -32,6 +32,8 @@ import attrs
 
 from omeda_async.testing import FakeOmeda
 
+from ._server import Remote
+
 __all__ = ["FakeReport", "Remote", "latency_fake", "postgres", "spawn_worker"]
 
 
@@ -85,17 +87,6 @@ def postgres() -> Iterator[str]:
             check=False,
         )
         shutil.rmtree(base, ignore_errors=True)
-
-
-@attrs.frozen
-class Remote:
-    """Where the fake listens, its credentials and its clock's scale."""
-
-    url: str
-    brand: str
-    app_id: str
-    input_id: str
-    time_scale: float
 
 
 @attrs.frozen

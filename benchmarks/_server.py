@@ -24,12 +24,13 @@ __all__ = ["Remote", "remote_fake"]
 
 @attrs.frozen
 class Remote:
-    """Where the fake in the other process listens, and its credentials."""
+    """Where the fake in the other process listens, its credentials and its clock's scale."""
 
     url: str
     brand: str
     app_id: str
     input_id: str
+    time_scale: float = 1.0
 
 
 # Young collections still run; only the automatic full ones are put off.

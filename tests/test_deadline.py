@@ -76,8 +76,8 @@ async def test_only_the_requests_past_their_deadline_are_cancelled() -> None:
     assert deadlines._timer is None  # nothing running: no timer left behind
 
 
-async def test_the_callers_cancel_is_a_cancel_not_a_timeout() -> None:
-    deadlines = Deadlines(60.0)
+async def stuck_in_a_limit(deadlines: Deadlines) -> asyncio.Task[None]:
+    """A task inside ``deadlines.limit()``, waiting for what never comes."""
     entered = asyncio.Event()
 
     async def request() -> None:
@@ -87,6 +87,12 @@ async def test_the_callers_cancel_is_a_cancel_not_a_timeout() -> None:
 
     task = asyncio.create_task(request())
     await entered.wait()
+    return task
+
+
+async def test_the_callers_cancel_is_a_cancel_not_a_timeout() -> None:
+    deadlines = Deadlines(60.0)
+    task = await stuck_in_a_limit(deadlines)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -97,15 +103,7 @@ async def test_a_cancel_that_meets_the_deadline_still_wins() -> None:
     """The caller cancels in the same turn the deadline passes: CancelledError, as
     ``asyncio.timeout()`` does, so a cancelled job never mistakes it for a timeout."""
     deadlines = Deadlines(SHORT)
-    entered = asyncio.Event()
-
-    async def request() -> None:
-        with deadlines.limit():
-            entered.set()
-            await forever()
-
-    task = asyncio.create_task(request())
-    await entered.wait()
+    task = await stuck_in_a_limit(deadlines)
     (limit,) = deadlines._running
     limit.expire()  # the timer's doing
     task.cancel()  # and the caller's, before the task runs again
