@@ -69,7 +69,14 @@ from urllib.parse import quote
 
 from ._errors import IncompatibleStoreError, StoreError, StoreWriteError
 from ._status import Outcome, StatusCode
-from ._store import DEFAULT_RESEND, Begun, RecordState, StoredRecord, check_transaction_id
+from ._store import (
+    DEFAULT_RESEND,
+    Begun,
+    RecordState,
+    StoreContext,
+    StoredRecord,
+    check_transaction_id,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -794,7 +801,7 @@ _NOTE = "note:"
 """Prefix of the meta keys that hold ``KeepsNotes`` notes."""
 
 
-class SqliteStore:
+class SqliteStore(StoreContext):
     """A ``TrackingStore`` in a SQLite file: the durable journal of bulk jobs and pollers.
 
     ``SqliteStore(path, *, brand=None, lock_timeout=5.0)``. Every write is
@@ -856,13 +863,6 @@ class SqliteStore:
     def brand(self) -> str | None:
         """The brand this store was opened for (``None``: any)."""
         return self._brand
-
-    async def __aenter__(self) -> SqliteStore:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
 
     async def open(self) -> bool:
         """Open the journal: create it, or check it is this project's, schema and brand.

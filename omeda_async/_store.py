@@ -52,7 +52,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import AsyncIterator, Collection, Sequence
-from typing import Final, Protocol, runtime_checkable
+from typing import Final, Protocol, Self, runtime_checkable
 
 import attrs
 
@@ -364,6 +364,25 @@ class MemoryStore:
 
     async def write_note(self, name: str, text: str) -> None:
         self._notes[name] = text
+
+
+class StoreContext:
+    """``async with store:`` opens the store and closes it (SqliteStore, PostgresStore)."""
+
+    __slots__ = ()
+
+    async def open(self) -> bool:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
 
 
 class _Use:

@@ -48,6 +48,7 @@ from omeda_async._store import (
     DEFAULT_RESEND,
     Begun,
     RecordState,
+    StoreContext,
     StoredRecord,
     check_transaction_id,
 )
@@ -145,7 +146,7 @@ class _Holds:
         self.sending.pop(key, None)
 
 
-class PostgresStore:
+class PostgresStore(StoreContext):
     """A ``TrackingStore`` in PostgreSQL, shared by every process and host that names ``job``.
 
     ``PostgresStore(dsn, *, job, brand=None, schema="omeda_async", lease=30.0,
@@ -227,13 +228,6 @@ class PostgresStore:
     def holds(self) -> _Holds:
         """The leases this store holds (fences by key)."""
         return self._holds
-
-    async def __aenter__(self) -> PostgresStore:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
 
     async def open(self) -> bool:
         """Connect; create the schema, or check it is omeda_async's and not newer; check the job.

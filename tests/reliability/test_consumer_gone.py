@@ -23,7 +23,6 @@ import pytest
 from omeda_async import (
     OmedaClient,
     OrderReceipt,
-    PollPolicy,
     RecordState,
     SqliteStore,
     SubmissionOutcome,
@@ -31,10 +30,9 @@ from omeda_async import (
 )
 from omeda_async.bulk import submit_many
 from omeda_async.testing import FakeOmeda, Faults
-from tests.reliability.test_cancellation import library_tasks, no_task_left
+from tests.reliability.test_cancellation import FAST, library_tasks, no_task_left
 from tests.support import QUICK_PATH, collect, eventually
 
-FAST = PollPolicy(initial_delay=1.0, multiplier=1.5, max_interval=2.0, deadline=600.0)
 TRIALS = 50
 ROWS = 24
 
