@@ -9,11 +9,15 @@ worker reserves a small block of consecutive slots in one statement::
     slot i may be used at  max(now, tat0 + i*T - tolerance)
 
 so every slot of the fleet is handed out once, spaced ``T`` apart whatever the
-number of workers: N workers never send N times the rate. ``T`` is 2% longer
-than ``1 / rate``: a worker's event loop wakes a few milliseconds late now and
-then, and without that margin a late request could make one second of the
-server's count ``rate + 1``; with it, the fleet sends 0.98 of the rate and no
-second over it. A worker waits
+number of workers: N workers never send N times the rate. ``T`` is 3% longer
+than ``1 / rate``: requests reach the server a little off their slots (a
+worker's event loop wakes late, its estimate of the database's clock is off
+by up to half a round trip, the request takes its time on the way), and
+without that margin one second of the server's count could be ``rate + 1``.
+A second of slots then spans 1.03 s, so requests may drift by up to 30 ms,
+less the grace below, before any second of the server's holds ``rate + 1``
+(2% allowed 20 ms; on a loaded 2-core machine one CI run of four workers
+drifted past it once). The fleet sends 0.97 of the rate. A worker waits
 for each of its slots on its own clock (the offset to the database's clock is
 measured at each reservation); a slot it comes too late for is dropped, not
 spent later, so a slow worker cannot save slots up and burst them. Dropped
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["FleetRateLimit"]
 
 _BLOCK_SECONDS: Final = 0.1
-_SPACING: Final = 1.02
+_SPACING: Final = 1.03
 """Slots are this much further apart than ``1 / rate`` (see the module docstring)."""
 _MAX_BLOCK: Final = 32
 
