@@ -250,15 +250,23 @@ UPDATE {s}.records AS r
   FROM c WHERE r.job = c.job AND r.key = c.key
 RETURNING r.seq, r.fence, {", ".join("r." + c.strip() for c in RECORD_COLUMNS.split(","))}"""
         # One statement renews every lease of an owner (how many it still holds).
+        # Every statement that writes several rows locks them in key order first
+        # (the batches insert in key order too): two statements of the fleet, or
+        # of one worker's pool (a renewal and its tracker's reschedule), never
+        # hold one row each while waiting for the other's.
         self.renew = f"""
-WITH up AS (
-    UPDATE {s}.records SET lease_until = now() + $2 * interval '1 second'
-     WHERE lease_owner = $1 AND job = $3 RETURNING 1
+WITH mine AS (
+    SELECT key FROM {s}.records WHERE lease_owner = $1 AND job = $3 ORDER BY key FOR UPDATE
+), up AS (
+    UPDATE {s}.records AS r SET lease_until = now() + $2 * interval '1 second'
+      FROM mine WHERE r.job = $3 AND r.key = mine.key RETURNING 1
 ) SELECT count(*) FROM up"""
-        self.release_all = (
-            f"UPDATE {s}.records SET lease_owner = NULL, lease_until = NULL "
-            "WHERE lease_owner = $1 AND job = $2"
-        )
+        self.release_all = f"""
+WITH mine AS (
+    SELECT key FROM {s}.records WHERE lease_owner = $1 AND job = $2 ORDER BY key FOR UPDATE
+)
+UPDATE {s}.records AS r SET lease_owner = NULL, lease_until = NULL
+  FROM mine WHERE r.job = $2 AND r.key = mine.key"""
         # Queue mode: up to $3 queued records of service $4 nobody holds, taken by $2.
         self.claim_queued = f"""
 WITH c AS (

@@ -347,7 +347,13 @@ async def wait_for(stop: asyncio.Event, freed: asyncio.Event | None, seconds: fl
 
 
 _RESCHEDULE: Final = """
+WITH held AS (
+    SELECT r.key, u.due
+      FROM {s}.records AS r
+      JOIN unnest($2::text[], $3::float8[], $4::bigint[]) AS u(key, due, fence) ON r.key = u.key
+     WHERE r.job = $1 AND r.fence = u.fence AND r.state = 'accepted'
+     ORDER BY r.key FOR UPDATE OF r  -- key order, as every statement locks (see _sql.renew)
+)
 UPDATE {s}.records AS r
-   SET next_due = to_timestamp(u.due), lease_owner = NULL, lease_until = NULL
-  FROM unnest($2::text[], $3::float8[], $4::bigint[]) AS u(key, due, fence)
- WHERE r.job = $1 AND r.key = u.key AND r.fence = u.fence AND r.state = 'accepted'"""
+   SET next_due = to_timestamp(held.due), lease_owner = NULL, lease_until = NULL
+  FROM held WHERE r.job = $1 AND r.key = held.key"""

@@ -247,9 +247,7 @@ class Worker:
         for row in claimed:
             store.holds.fences.pop(row.key, None)
         await db.execute(
-            f"UPDATE {db.sql.schema}.records AS r SET lease_owner = NULL, lease_until = NULL "
-            "FROM unnest($2::text[], $3::bigint[]) AS u(key, fence) "
-            "WHERE r.job = $1 AND r.key = u.key AND r.fence = u.fence AND r.state = 'queued'",
+            _HAND_BACK.format(s=db.sql.schema),
             store.job,
             [row.key for row in claimed],
             [row.fence for row in claimed],
@@ -282,3 +280,15 @@ class Worker:
             )
         self.summary.reaped += len(rows)
         return len(rows)
+
+
+_HAND_BACK: Final = """
+WITH claimed AS (
+    SELECT r.key
+      FROM {s}.records AS r
+      JOIN unnest($2::text[], $3::bigint[]) AS u(key, fence) ON r.key = u.key
+     WHERE r.job = $1 AND r.fence = u.fence AND r.state = 'queued'
+     ORDER BY r.key FOR UPDATE OF r  -- key order, as every statement locks (see _sql.renew)
+)
+UPDATE {s}.records AS r SET lease_owner = NULL, lease_until = NULL
+  FROM claimed WHERE r.job = $1 AND r.key = claimed.key"""
