@@ -182,6 +182,14 @@ async def _crash(dsn: str, remote: Remote, count: int) -> dict[str, Any]:
         # When each of the victim's transactions is looked up again (by anyone).
         taken: dict[str, float] = {}
         while len(taken) < len(followed):
+            if all(worker.poll() is not None for worker in workers[1:]):
+                # Every worker ended with some of the victim's records not looked up
+                # again: say why, rather than wait for what will never come.
+                errors = "\n".join(err[-2000:] for _, err in _finish(workers[1:], timeout=5))
+                raise RuntimeError(
+                    f"crash: the workers ended with {len(followed) - len(taken)} of the "
+                    f"killed worker's transactions not taken over:\n{errors}"
+                )
             for key, seen, state in await conn.fetch(
                 f"SELECT key, seen, state FROM {schema}.records WHERE key = ANY($1)", followed
             ):
