@@ -51,19 +51,6 @@ class Deadlines:
         """A context manager bounding its block (in the current task) to ``seconds``."""
         return _Limit(self)
 
-    def _start(self, limit: _Limit, loop: asyncio.AbstractEventLoop) -> float:
-        if loop is not self._loop:
-            # First use, or a new event loop: what the old one ran is gone with it.
-            self._loop, self._running, self._timer = loop, {}, None
-        deadline = loop.time() + self.seconds
-        self._running[limit] = None
-        if self._timer is None:
-            self._timer = loop.call_at(deadline, self._expire)
-        return deadline
-
-    def _end(self, limit: _Limit) -> None:
-        self._running.pop(limit, None)
-
     def _expire(self) -> None:
         """The timer: cancel every request past its deadline; wake again for the oldest."""
         self._timer = None
@@ -94,14 +81,23 @@ class _Limit:
         self.deadline = 0.0
 
     def __enter__(self) -> _Limit:
+        # Once per request: the owner's bookkeeping is inlined here and in __exit__.
         if self._task is not None:
             raise RuntimeError("a time limit is entered once")
-        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
         if task is None:
             raise RuntimeError("a time limit is entered inside a task")
         self._task = task
         self._cancelling = task.cancelling()
-        self.deadline = self._owner._start(self, asyncio.get_running_loop())
+        owner = self._owner
+        if loop is not owner._loop:
+            # First use, or a new event loop: what the old one ran is gone with it.
+            owner._loop, owner._running, owner._timer = loop, {}, None
+        self.deadline = deadline = loop.time() + owner.seconds
+        owner._running[self] = None
+        if owner._timer is None:
+            owner._timer = loop.call_at(deadline, owner._expire)
         return self
 
     def expire(self) -> None:
@@ -116,7 +112,7 @@ class _Limit:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._owner._end(self)
+        self._owner._running.pop(self, None)
         if not self._expired:
             return
         assert self._task is not None
