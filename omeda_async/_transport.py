@@ -422,7 +422,10 @@ class Transport:
             raise RuntimeError("OmedaClient is closed")
         if self._session is None:
             # Created here, inside a coroutine, so it binds to the running loop.
-            self._session = aiohttp.ClientSession()
+            # No cookie jar: Omeda's API is stateless (credentials ride in headers),
+            # so nothing a server sets is kept or sent back, and no request pays
+            # for filtering an empty jar (1% of a bulk job's client CPU).
+            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
     def redact(self, text: str, *extra: str | None) -> str:

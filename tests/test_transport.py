@@ -941,6 +941,27 @@ async def test_a_cancelled_request_is_cancelled_not_timed_out(
     assert transport._deadlines._running == {}
 
 
+async def test_cookies_a_server_sets_are_not_sent_back(
+    serve: Callable[[Handler], Awaitable[TestServer]], make_transport: TransportFactory
+) -> None:
+    """The client's own session keeps no cookies: Omeda's API is stateless, so a
+    cookie a server (or a proxy before it) sets never rides on the next request."""
+    seen: list[str | None] = []
+
+    async def setting(request: web.Request) -> web.StreamResponse:
+        seen.append(request.headers.get("Cookie"))
+        response = web.json_response({"TransactionId": 7})
+        response.set_cookie("session", "abc123")
+        return response
+
+    server = await serve(setting)
+    # By name: aiohttp's jar would not keep a cookie of a bare IP address anyway.
+    transport = make_transport(base_url=_base(server).replace("127.0.0.1", "localhost"))
+    await get(transport)
+    await get(transport)
+    assert seen == [None, None]
+
+
 async def test_real_endless_body_is_cut_at_the_cap(
     serve: Callable[[Handler], Awaitable[TestServer]], make_transport: TransportFactory
 ) -> None:
