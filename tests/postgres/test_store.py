@@ -107,30 +107,35 @@ def test_a_dsn_that_is_not_a_uri_is_refused_without_quoting_it() -> None:
     assert DSN_PASSWORD_SECRET not in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("tables", "refusal"),
+    [
+        # Someone else's tables.
+        (["CREATE TABLE {s}.accounts (id int)"], "another application's tables"),
+        # A meta table naming another application.
+        (
+            [
+                "CREATE TABLE {s}.meta (key text, value text)",
+                "INSERT INTO {s}.meta VALUES ('app', 'billing')",
+            ],
+            "not an omeda_async journal",
+        ),
+    ],
+)
 async def test_another_applications_schema_is_refused_and_untouched(
-    dsn: str, schema: str, make_store: MakeStore
+    dsn: str, schema: str, make_store: MakeStore, tables: list[str], refusal: str
 ) -> None:
-    """A schema with someone else's tables is not ours: refused, nothing created in it."""
+    """A schema that is not ours is refused, and nothing is created in it."""
+    query = "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1"
     async with admin(dsn) as conn:
         await conn.execute(f"CREATE SCHEMA {schema}")
-        await conn.execute(f"CREATE TABLE {schema}.accounts (id int)")
-    with pytest.raises(IncompatibleStoreError, match="another application's tables"):
+        for statement in tables:
+            await conn.execute(statement.format(s=schema))
+        before = await conn.fetch(query, schema)
+    with pytest.raises(IncompatibleStoreError, match=refusal):
         await make_store().open()
     async with admin(dsn) as conn:
-        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
-    assert [t[0] for t in tables] == ["accounts"]
-
-
-async def test_a_meta_table_of_another_app_is_refused(
-    dsn: str, schema: str, make_store: MakeStore
-) -> None:
-    """A meta table naming another application is not ours either."""
-    async with admin(dsn) as conn:
-        await conn.execute(f"CREATE SCHEMA {schema}")
-        await conn.execute(f"CREATE TABLE {schema}.meta (key text, value text)")
-        await conn.execute(f"INSERT INTO {schema}.meta VALUES ('app', 'billing')")
-    with pytest.raises(IncompatibleStoreError, match="not an omeda_async journal"):
-        await make_store().open()
+        assert await conn.fetch(query, schema) == before
 
 
 async def test_a_newer_schema_is_refused(dsn: str, schema: str, make_store: MakeStore) -> None:
